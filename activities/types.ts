@@ -1,0 +1,50 @@
+/**
+ * The claim check: what travels through Temporal instead of image bytes. Pure types, shared by workflows,
+ * activities and clients.
+ */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff' | 'heif' | 'svg';
+export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif';
+
+export interface ImageRef {
+  /** Blob store key: `<sha256>.<ext>`, content-addressed. */
+  key: string;
+  /** `raw` for lossless intermediates between filters (8-bit pixels, described by width/height/channels). */
+  format: ImageFormat | 'raw';
+  width: number;
+  height: number;
+  channels: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** One step of the user's filter chain, as it appears in workflow input. */
+export interface FilterStep {
+  filter: string;
+  params?: Record<string, unknown>;
+}
+
+export interface FilterInput {
+  image: ImageRef;
+  params?: Record<string, unknown>;
+}
+
+export type UploadSource = { path: string } | { url: string };
+
+export interface ShareInput {
+  image: ImageRef;
+  /** Stable across retries so receivers and the gallery can drop duplicates. */
+  idempotencyKey: string;
+  /** Human-readable title, e.g. the original file name. */
+  title: string;
+  /** Filters applied, for the caption. */
+  filters: string[];
+}
+
+export interface ShareReceipt {
+  target: string;
+  /** Where the shared image can be seen: a file path, a URL, or the receiver's answer. */
+  location: string;
+  idempotencyKey: string;
+  /** True when the target already had this share (a retry after a crash). */
+  duplicate: boolean;
+}
