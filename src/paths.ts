@@ -13,3 +13,6 @@ export const paths = {
   testServerDir: path.join(stateDir, 'test-server'),
   devServerDb: path.join(stateDir, 'dev-server.db'),
 };
+
+/** The workflow bundle's entry point. */
+export const workflowsPath = path.join(projectRoot, 'workflows', 'index.ts');

@@ -15,7 +15,7 @@ interface FilterSpec<P extends ParamSpecs = ParamSpecs> {
   rule?: (params: Params<P>) => string | undefined;
 }
 
-const spec = <P extends ParamSpecs>(s: FilterSpec<P>) => s;
+const spec = <const P extends ParamSpecs>(s: FilterSpec<P>) => s;
 
 export const filterCatalog = {
   resize: spec({

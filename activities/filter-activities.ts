@@ -1,0 +1,53 @@
+import { checkKey, type BlobStore } from '../src/blob-store';
+import { filterNames, parseFilterParams, type FilterName, type FilterParams } from './filters/catalog';
+import { defaultOutputFormat } from './filters/chain';
+import { applyFilter } from './filters/index';
+import { heartbeatingSleep, withHeartbeat } from './heartbeat';
+import { openImage, storeEncoded, storeRaw } from './image-io';
+import { invalidInput } from './params';
+import type { FilterInput, ImageRef } from './types';
+
+export type FilterActivities = Record<FilterName, (input: FilterInput) => Promise<ImageRef>>;
+
+export interface FilterDeps {
+  store: BlobStore;
+  /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos and crash tests. */
+  delayMs?: number;
+}
+
+const MAX_SIDE = 65_535;
+
+/** The image reference arrives from workflow history or a hand-written CLI input: check it like any parameter. */
+function checkImageRef(image: unknown): ImageRef {
+  const ref = image as Partial<ImageRef> | undefined;
+  const sideOk = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_SIDE;
+  if (!ref || typeof ref.key !== 'string' || !sideOk(ref.width) || !sideOk(ref.height)) {
+    throw invalidInput(`expected image to be an image reference {key, format, width, height, ...}, received ${JSON.stringify(image)}`);
+  }
+  try {
+    checkKey(ref.key);
+  } catch (err) {
+    throw invalidInput(`image.key: ${(err as Error).message}`);
+  }
+  return ref as ImageRef;
+}
+
+/**
+ * One activity per filter, each its own nano-service with its own activity type. Each reads its input image from
+ * the blob store, applies one operation and stores the result: raw pixels between steps, encoded once at `output`.
+ */
+export function createFilterActivities({ store, delayMs = 0 }: FilterDeps): FilterActivities {
+  const activity = (filter: FilterName) =>
+    async function (input: FilterInput): Promise<ImageRef> {
+      const image = checkImageRef(input?.image);
+      const params = parseFilterParams(filter, input.params);
+      if (delayMs > 0) await heartbeatingSleep(delayMs);
+      return withHeartbeat(async () => {
+        const pipeline = await applyFilter(await openImage(store, image), image, filter, params);
+        if (filter !== 'output') return storeRaw(store, pipeline);
+        const output = params as FilterParams<'output'>;
+        return storeEncoded(store, pipeline, output.format ?? defaultOutputFormat(image.format), output.quality);
+      }, { filter });
+    };
+  return Object.fromEntries(filterNames.map((name) => [name, activity(name)])) as FilterActivities;
+}

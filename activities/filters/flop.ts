@@ -1,0 +1,5 @@
+import type { Sharp } from 'sharp';
+
+export function flop(image: Sharp): Sharp {
+  return image.flop();
+}

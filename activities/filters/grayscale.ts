@@ -1,0 +1,5 @@
+import type { Sharp } from 'sharp';
+
+export function grayscale(image: Sharp): Sharp {
+  return image.grayscale();
+}

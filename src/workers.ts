@@ -1,0 +1,70 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createFilterActivities } from '../activities/filter-activities';
+import { createShareActivities } from '../activities/share-activities';
+import { createUploadActivities } from '../activities/upload';
+import { TASK_QUEUES, type ServiceName } from '../workflows/task-queues';
+import { FileBlobStore } from './blob-store';
+import type { PhotoConfig } from './config';
+
+/**
+ * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so a
+ * few filters at once keep both cores busy without piling up memory; shares and uploads mostly wait on I/O.
+ */
+export const DEFAULT_CONCURRENCY: Record<ServiceName, number> = { workflow: 40, upload: 4, filter: 4, share: 16 };
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  services: readonly ServiceName[];
+  config: PhotoConfig;
+  concurrency?: Partial<Record<ServiceName, number>>;
+  /** Prebuilt workflow code (tests bundle once); otherwise the worker bundles `workflows/` itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra time per filter, for crash demos (NANO_PHOTOS_FILTER_DELAY_MS). */
+  filterDelayMs?: number;
+  /** How long running activities may finish after a shutdown signal. */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+import { workflowsPath } from './paths';
+
+function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
+  const store = new FileBlobStore(setup.config.blobDir);
+  switch (service) {
+    case 'upload':
+      return createUploadActivities({ store, limits: setup.config.upload });
+    case 'filter':
+      return createFilterActivities({ store, delayMs: setup.filterDelayMs });
+    case 'share':
+      return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
+  }
+}
+
+/** One Temporal worker per chosen service, each polling its own task queue. */
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const common = {
+    connection: setup.connection,
+    namespace: setup.namespace,
+    shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
+  };
+  return Promise.all(
+    setup.services.map((service) => {
+      const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];
+      if (service === 'workflow') {
+        return Worker.create({
+          ...common,
+          taskQueue: TASK_QUEUES.workflow,
+          maxConcurrentWorkflowTaskExecutions: Math.min(limit, 40),
+          maxCachedWorkflows: Math.max(limit * 10, 100),
+          ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+        });
+      }
+      return Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES[service],
+        activities: activitiesFor(service, setup),
+        maxConcurrentActivityTaskExecutions: limit,
+      });
+    }),
+  );
+}

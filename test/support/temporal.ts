@@ -1,0 +1,40 @@
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PHOTO_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { provisionTemporalCli } from '../../src/provision/temporal-cli';
+import { provisionTestServer } from '../../src/provision/test-server';
+import { workflowsPath } from '../../src/paths';
+
+/**
+ * The one place tests get Temporal: servers come from the project's provisioning (the SDK's download where it works,
+ * else the registry-built CLI and the Maven test server), on free ports, stopped by the test's teardown.
+ */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const path = await provisionTestServer();
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+}
+
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  const path = await provisionTemporalCli();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path },
+      ip: '127.0.0.1',
+      searchAttributes: PHOTO_SEARCH_ATTRIBUTES,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}
+
+// Test output shows warnings and errors only.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
+
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+
+/** Workflow code bundled once per test process (bundling takes seconds); the project's own by default. */
+export function workflowBundle(path = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
+  if (!bundles.has(path)) bundles.set(path, bundleWorkflowCode({ workflowsPath: path, logger: quietLogger }));
+  return bundles.get(path)!;
+}

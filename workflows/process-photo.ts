@@ -1,0 +1,188 @@
+import { ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import {
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FilterActivities } from '../activities/filter-activities';
+import { completeChain, validateChain } from '../activities/filters/chain';
+import { INVALID_INPUT, invalidInput } from '../activities/params';
+import type { ShareActivities } from '../activities/share-activities';
+import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../activities/types';
+import type { UploadActivities } from '../activities/upload';
+import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from './search-attributes';
+import { TASK_QUEUES } from './task-queues';
+import { SHARE_TARGETS, type ProcessPhotoInput, type ProcessPhotoResult, type Progress, type ShareTarget } from './types';
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+/** Bad input is never retried; everything else is, with backoff and a bound. */
+const nonRetryableErrorTypes = [INVALID_INPUT];
+
+const uploadOptions: ActivityOptions = {
+  taskQueue: TASK_QUEUES.upload,
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+};
+
+/** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
+const filterOptions: ActivityOptions = {
+  taskQueue: TASK_QUEUES.filter,
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+};
+
+/**
+ * Share targets are other people's services: ride out an outage of an hour or more (attempts back off to 5 minutes
+ * apart, about 2 hours in all) and then give up, so a run never waits forever.
+ */
+export const SHARE_MAX_ATTEMPTS = 25;
+const shareOptions: ActivityOptions = {
+  taskQueue: TASK_QUEUES.share,
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: SHARE_MAX_ATTEMPTS, nonRetryableErrorTypes },
+};
+
+const { upload } = proxyActivities<UploadActivities>(uploadOptions);
+const filters = proxyActivities<FilterActivities>(filterOptions);
+const share = proxyActivities<ShareActivities>(shareOptions);
+
+const shareActivity = { gallery: share.shareGallery, webhook: share.shareWebhook } as const;
+
+function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets: ShareTarget[] } {
+  const source = input?.source as Record<string, unknown> | undefined;
+  const kinds = source ? ['path', 'url'].filter((k) => typeof source[k] === 'string') : [];
+  if (kinds.length !== 1 || Object.keys(source!).length !== 1) {
+    throw invalidInput(`expected source to be {"path": "..."} or {"url": "..."}, received ${JSON.stringify(input?.source)}`);
+  }
+  const chain = validateChain(input.filters ?? []);
+  const targets = input.share ?? [];
+  if (!Array.isArray(targets)) throw invalidInput(`expected share to be an array, received ${JSON.stringify(targets)}`);
+  for (const target of targets) {
+    if (!SHARE_TARGETS.includes(target)) {
+      throw invalidInput(`unknown share target ${JSON.stringify(target)}; expected one of ${SHARE_TARGETS.join(', ')}`);
+    }
+  }
+  if (input.title !== undefined && (typeof input.title !== 'string' || input.title.length > 200)) {
+    throw invalidInput(`expected title to be a string of at most 200 characters, received ${JSON.stringify(input.title)}`);
+  }
+  return { chain, targets: [...new Set(targets)] };
+}
+
+const describeStep = (step: FilterStep) =>
+  [step.filter, ...Object.entries(step.params ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`)].join(' ');
+
+/**
+ * Upload → the user's filter chain, in order → every share target in parallel. Only blob keys pass through
+ * history. The whole request is checked before the first activity, so bad input fails at once with nothing done.
+ */
+export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPhotoResult> {
+  const progress: Progress = { stage: 'starting', step: 'validate', stepsDone: 0, stepsTotal: 0, shares: [] };
+  setHandler(progressQuery, () => progress);
+  const { chain, targets } = validateInput(input);
+  progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
+
+  const sourceName = 'path' in input.source ? input.source.path : input.source.url;
+  const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
+  upsertMemo({ source: sourceName, title });
+  upsertSearchAttributes([
+    { key: PHOTO_FILTERS, value: chain.map((s) => s.filter) },
+    { key: PHOTO_SHARE_TARGETS, value: targets },
+  ]);
+
+  const enter = (stage: Progress['stage'], step: string) => {
+    progress.stage = stage;
+    progress.step = step;
+    upsertSearchAttributes([{ key: PHOTO_STEP, value: step }]);
+  };
+  const done = (artifact?: ImageRef) => {
+    progress.stepsDone++;
+    if (artifact) progress.currentArtifact = artifact;
+  };
+
+  try {
+    enter('upload', 'upload');
+    const original = await upload.executeWithOptions({ summary: `upload ${sourceName}`.slice(0, 200) }, [input.source]);
+    upsertSearchAttributes([{ key: PHOTO_SHA256, value: original.sha256 }]);
+    done(original);
+
+    const steps: ProcessPhotoResult['steps'] = [];
+    let image = original;
+    for (const step of completeChain(chain, original.format)) {
+      enter('filter', step.filter);
+      image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
+        { summary: describeStep(step).slice(0, 200) },
+        [{ image, params: step.params }],
+      );
+      steps.push({ filter: step.filter, image });
+      done(image);
+    }
+
+    enter('share', targets.map((t) => `share:${t}`).join(',') || 'share:none');
+    const shares = await shareEverywhere(targets, { image, title, filters: chain.map((s) => s.filter) }, progress);
+    enter('done', 'done');
+    return { original, output: image, steps, shares };
+  } catch (err) {
+    progress.stage = 'failed';
+    progress.error = (err as Error).message;
+    throw err;
+  }
+}
+
+/**
+ * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry is removed) and the
+ * run fails naming the target; a webhook post cannot be recalled and is reported as kept.
+ */
+async function shareEverywhere(
+  targets: ShareTarget[],
+  base: Omit<ShareInput, 'idempotencyKey'>,
+  progress: Progress,
+): Promise<ShareReceipt[]> {
+  const { workflowId } = workflowInfo();
+  const keyOf = (target: ShareTarget) => `${workflowId}:${target}`;
+  const outcomes = await Promise.allSettled(
+    targets.map(async (target) => {
+      const receipt = await shareActivity[target].executeWithOptions({ summary: `share to ${target}` }, [
+        { ...base, idempotencyKey: keyOf(target) },
+      ]);
+      progress.shares.push(receipt);
+      progress.stepsDone++;
+      return receipt;
+    }),
+  );
+  const failed = targets.filter((_, i) => outcomes[i].status === 'rejected');
+  if (failed.length === 0) return progress.shares;
+
+  progress.stage = 'compensating';
+  const kept: string[] = [];
+  for (const receipt of progress.shares) {
+    if (receipt.target === 'gallery') {
+      await share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
+        { idempotencyKey: receipt.idempotencyKey },
+      ]);
+    } else {
+      kept.push(receipt.target);
+    }
+  }
+  const reasons = failed.map((t) => `${t}: ${causeOf(outcomes[targets.indexOf(t)] as PromiseRejectedResult)}`);
+  const undone = progress.shares.length - kept.length;
+  throw ApplicationFailure.nonRetryable(
+    `sharing failed (${reasons.join('; ')})` +
+      (undone ? '; the gallery entry was removed' : '') +
+      (kept.length ? `; kept (cannot be recalled): ${kept.join(', ')}` : ''),
+    'ShareFailed',
+    { failed, kept, removed: undone ? ['gallery'] : [] },
+  );
+}
+
+/** The innermost message: the activity's own error, not the "Activity task failed" wrapper. */
+function causeOf(outcome: PromiseRejectedResult): string {
+  let error = outcome.reason as Error & { cause?: Error };
+  while (error.cause) error = error.cause as Error & { cause?: Error };
+  return error.message;
+}
