@@ -32,9 +32,11 @@ function item(entry: GalleryEntry): string {
   const title = escapeHtml(entry.title);
   const filters = entry.filters.length ? entry.filters.map(escapeHtml).join(', ') : 'none';
   const when = escapeHtml(entry.publishedAt);
+  // Sidecars are ours, but coerce and escape the rest too: a bad value must not be able to inject markup.
+  const [width, height] = [Number(entry.width), Number(entry.height)];
   return `<li><figure>
-<a href="${src}"><img src="${src}" alt="${title}" width="${entry.width}" height="${entry.height}" loading="lazy"></a>
-<figcaption><strong>${title}</strong><br>${entry.width}×${entry.height} ${entry.format}, ${kilobytes(entry.bytes)}<br>
+<a href="${src}"><img src="${src}" alt="${title}" width="${width}" height="${height}" loading="lazy"></a>
+<figcaption><strong>${title}</strong><br>${width}×${height} ${escapeHtml(entry.format)}, ${kilobytes(Number(entry.bytes))}<br>
 filters: ${filters}<br><time datetime="${when}">${when.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}</time></figcaption>
 </figure></li>`;
 }

@@ -96,7 +96,9 @@ async function readEntry(file: string): Promise<GalleryEntry | undefined> {
       typeof entry.title === 'string' &&
       typeof entry.idempotencyKey === 'string' &&
       typeof entry.publishedAt === 'string' &&
-      Array.isArray(entry.filters);
+      typeof entry.format === 'string' &&
+      Array.isArray(entry.filters) &&
+      entry.filters.every((f) => typeof f === 'string');
     return valid ? entry : undefined;
   } catch {
     return undefined;

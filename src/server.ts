@@ -53,12 +53,12 @@ export function parseServerFlags(argv: string[], env = process.env): ServerFlags
 }
 
 /** Reuses a server that already answers, or starts one; `undefined` server means reused. */
-export async function ensureDevServer(flags: ServerFlags): Promise<{ address: string; uiUrl: string; server?: DevServer }> {
+export async function ensureDevServer(flags: ServerFlags, logFile?: number): Promise<{ address: string; uiUrl: string; server?: DevServer }> {
   const address = `${flags.ip}:${flags.port}`;
   const uiUrl = `http://${flags.ip}:${flags.uiPort}`;
   if (await serverAnswers(address)) return { address, uiUrl };
   console.log(`Starting a Temporal dev server on ${address}${flags.dbFile ? `, database ${flags.dbFile}` : ' (in memory)'}...`);
-  const server = await startDevServer({ ip: flags.ip, port: flags.port, uiPort: flags.uiPort, dbFile: flags.dbFile });
+  const server = await startDevServer({ ip: flags.ip, port: flags.port, uiPort: flags.uiPort, dbFile: flags.dbFile, logFile });
   return { address, uiUrl, server };
 }
 

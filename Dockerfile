@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# nano-photos worker image: one image for every nano-service group; the command picks the groups.
+#   docker build -t nano-photos .
+#   docker run --rm -e TEMPORAL_ADDRESS=host.docker.internal:7233 nano-photos                  # all services
+#   docker run --rm ... nano-photos npm run worker -- --services filter                         # one group
+# docker-compose.yml runs one container per group from this image (see the comments there).
+FROM node:20-slim
+
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+# Dependencies first, so code changes reuse this layer. Dev dependencies are included on purpose: the worker runs
+# TypeScript through tsx (`npm run worker` is `tsx src/worker.ts`). sharp and the Temporal core bridge ship prebuilt
+# binaries for linux x64/arm64 (glibc), which this Debian-based image uses.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --include=dev
+
+COPY . .
+
+# Blob store ($NANO_PHOTOS_DATA_DIR/blobs) and gallery ($NANO_PHOTOS_DATA_DIR/gallery). A fresh named volume mounted
+# here takes over this folder's owner, so the unprivileged `node` user can write to it.
+RUN mkdir -p /data && chown node:node /data
+ENV NANO_PHOTOS_DATA_DIR=/data
+USER node
+
+# All nano-service groups in one process; override with `npm run worker -- --services <list>`.
+CMD ["npm", "run", "worker"]

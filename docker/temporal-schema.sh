@@ -1,0 +1,27 @@
+#!/bin/sh
+# Creates Temporal's two PostgreSQL databases (persistence and visibility) and brings their schemas up to the version
+# this temporalio/admin-tools image carries. docker-compose.yml runs it once per `up`, before the server starts.
+# Safe to run again: existing databases are kept and only missing schema versions are applied.
+set -eu
+
+: "${POSTGRES_SEEDS:?POSTGRES_SEEDS (the PostgreSQL host) is required}"
+: "${POSTGRES_USER:?POSTGRES_USER is required}"
+: "${SQL_PASSWORD:?SQL_PASSWORD (read by temporal-sql-tool) is required}"
+PORT="${DB_PORT:-5432}"
+SCHEMA_DIR=/etc/temporal/schema/postgresql/v12
+
+sql_tool() {
+  temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$PORT" -u "$POSTGRES_USER" "$@"
+}
+
+# setup_database DATABASE SCHEMA (temporal or visibility)
+setup_database() {
+  echo "temporal-schema: database $1 ($2 schema)"
+  sql_tool --db "$1" create
+  sql_tool --db "$1" setup-schema -v 0.0
+  sql_tool --db "$1" update-schema -d "$SCHEMA_DIR/$2/versioned"
+}
+
+setup_database "${DBNAME:-temporal}" temporal
+setup_database "${VISIBILITY_DBNAME:-temporal_visibility}" visibility
+echo 'temporal-schema: done'
