@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # nano-photos worker image: one image for every nano-service group; the command picks the groups.
 #   docker build -t nano-photos .
-#   docker run --rm -e TEMPORAL_ADDRESS=host.docker.internal:7233 nano-photos                  # all services
-#   docker run --rm ... nano-photos npm run worker -- --services filter                         # one group
+#   docker run --rm --add-host host.docker.internal:host-gateway \
+#     -e TEMPORAL_ADDRESS=host.docker.internal:7233 nano-photos                     # every group, one process
+#   docker run --rm ... nano-photos npm run worker -- --services filter              # one group
 # docker-compose.yml runs one container per group from this image (see the comments there).
 FROM node:20-slim
 

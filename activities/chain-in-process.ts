@@ -11,7 +11,9 @@ import type { FilterStep, ImageFormat } from './types';
  */
 export async function applyChainInProcess(original: Buffer, steps: FilterStep[]): Promise<Buffer> {
   const meta = await sharp(original).metadata();
-  const chain = completeChain(steps, (meta.format ?? 'png') as ImageFormat);
+  // As upload names it: libheif reports AVIF as HEIF compressed with AV1, and AVIF stays AVIF.
+  const source = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+  const chain = completeChain(steps, (source ?? 'png') as ImageFormat);
   const output = chain.pop()!;
   let raw: RawImage | undefined;
   let image = openBuffer(original, { format: meta.format as ImageFormat, width: 0, height: 0, channels: 0 });

@@ -16,6 +16,7 @@ export interface FilterDeps {
 }
 
 const MAX_SIDE = 65_535;
+const FORMATS: readonly string[] = ['raw', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'heif', 'svg'] satisfies (ImageRef['format'])[];
 
 /** The image reference arrives from workflow history or a hand-written CLI input: check it like any parameter. */
 function checkImageRef(image: unknown): ImageRef {
@@ -28,6 +29,13 @@ function checkImageRef(image: unknown): ImageRef {
     checkKey(ref.key);
   } catch (err) {
     throw invalidInput(`image.key: ${(err as Error).message}`);
+  }
+  if (!FORMATS.includes(ref.format as string)) {
+    throw invalidInput(`expected image.format to be one of ${FORMATS.join(', ')}, received ${JSON.stringify(ref.format)}`);
+  }
+  // Raw pixels are described by the reference alone: sharp reads 1 to 4 channels.
+  if (ref.format === 'raw' && !(Number.isInteger(ref.channels) && ref.channels! >= 1 && ref.channels! <= 4)) {
+    throw invalidInput(`expected image.channels of a raw image to be an integer between 1 and 4, received ${JSON.stringify(ref.channels)}`);
   }
   return ref as ImageRef;
 }

@@ -10,12 +10,18 @@ import type { ImageRef, OutputFormat } from './types';
 /** sharp's safety limits, stated so they are visible: pixel count checked from the header, warnings fail. */
 export const DECODE_LIMITS = { limitInputPixels: 268_402_689, failOn: 'warning', limitInputChannels: 5 } as const;
 
-/** Opens an encoded image (upright by its EXIF orientation) or a raw intermediate. */
+/**
+ * Opens an encoded image (upright by its EXIF orientation) or a raw intermediate. The pipeline works in sRGB even
+ * for greyscale input: in a one-band (b-w) pipeline sharp's colour operations lose their colour (tint stays grey,
+ * rotate's background turns grey).
+ */
 export function openBuffer(data: Buffer, ref: Pick<ImageRef, 'format' | 'width' | 'height' | 'channels'>): sharp.Sharp {
   if (ref.format === 'raw') {
-    return sharp(data, { raw: { width: ref.width, height: ref.height, channels: ref.channels as 1 | 2 | 3 | 4 } });
+    return sharp(data, {
+      raw: { width: ref.width, height: ref.height, channels: ref.channels as 1 | 2 | 3 | 4 },
+    }).pipelineColourspace('srgb');
   }
-  return sharp(data, { ...DECODE_LIMITS, autoOrient: true, animated: false });
+  return sharp(data, { ...DECODE_LIMITS, autoOrient: true, animated: false }).pipelineColourspace('srgb');
 }
 
 export async function openImage(store: BlobStore, ref: ImageRef): Promise<sharp.Sharp> {
@@ -41,8 +47,9 @@ export async function storeRaw(store: BlobStore, image: sharp.Sharp): Promise<Im
   return { ...blob, format: 'raw', width: raw.width, height: raw.height, channels: raw.channels };
 }
 
+/** `quality` applies to the lossy formats only: for PNG, sharp takes it as a request for a lossy palette image. */
 export async function encode(image: sharp.Sharp, format: OutputFormat, quality: number): Promise<Buffer> {
-  return image.toFormat(format, { quality }).toBuffer();
+  return image.toFormat(format, format === 'png' ? {} : { quality }).toBuffer();
 }
 
 export async function storeEncoded(

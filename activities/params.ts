@@ -95,7 +95,7 @@ export function parseParams<P extends ParamSpecs>(operation: string, specs: P, r
   }
   const given = (raw ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(given)) {
-    if (!(name in specs)) {
+    if (!Object.prototype.hasOwnProperty.call(specs, name)) {
       const known = Object.keys(specs);
       throw invalidInput(
         `${operation}: unknown parameter "${name}"; expected ${known.length ? `one of ${known.join(', ')}` : 'no parameters'}`,

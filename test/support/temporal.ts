@@ -1,4 +1,5 @@
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { provisionTemporalCli } from '../../src/provision/temporal-cli';
@@ -11,7 +12,16 @@ import { workflowsPath } from '../../src/paths';
  */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = await provisionTestServer();
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // The test server takes no search attributes on its command line; the workflow upserts them, so register them.
+  const { IndexedValueType } = temporal.api.enums.v1;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(
+      PHOTO_SEARCH_ATTRIBUTES.map((key) => [key.name, IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}` as keyof typeof IndexedValueType]]),
+    ),
+  });
+  return env;
 }
 
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
