@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import sharp from 'sharp';
+import { applyChainInProcess } from '../activities/chain-in-process';
+import { FileBlobStore } from '../src/blob-store';
+import { startPhotoRun, watchRun } from '../src/photo-runs';
+import { provisionTemporalCli } from '../src/provision/temporal-cli';
+import { PHOTO_FILTERS, PHOTO_SHA256 } from '../workflows/search-attributes';
+import type { FilterStep } from '../activities/types';
+import type { Progress } from '../workflows/types';
+import { TASK_QUEUES } from '../workflows/task-queues';
+import { jpeg } from './support/images';
+import { tempWorld, withWorkers } from './support/pipeline';
+import { devServerEnv } from './support/temporal';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
+
+const SECRET = 'end-to-end-secret';
+const FILTERS: FilterStep[] = [
+  { filter: 'resize', params: { width: 480 } },
+  { filter: 'sepia' },
+  { filter: 'sharpen', params: { sigma: 1.2 } },
+  { filter: 'watermark', params: { text: '© me' } },
+  { filter: 'output', params: { format: 'jpeg', quality: 80 } },
+];
+
+describe('processPhoto end to end on a real dev server', () => {
+  let env: TestWorkflowEnvironment;
+  let receiver: WebhookReceiver;
+  let world: ReturnType<typeof tempWorld>;
+  let photo: string;
+
+  before(async () => {
+    env = await devServerEnv();
+    receiver = await startWebhookReceiver({ secret: SECRET });
+    world = tempWorld({ url: receiver.url, secret: SECRET });
+    photo = path.join(world.dir, 'holiday.jpg');
+    writeFileSync(photo, await jpeg({ width: 1200, height: 800 }, 6));
+  });
+  after(async () => {
+    await receiver?.close();
+    await env?.teardown();
+    world?.cleanup();
+  });
+
+  it('uploads, filters in order, shares to gallery and webhook, and matches the in-process result pixel for pixel', async () => {
+    const seen: Progress[] = [];
+    const { result, handle } = await withWorkers(env, world.config, async () => {
+      const handle = await startPhotoRun(env.client, { source: { path: photo }, filters: FILTERS, share: ['gallery', 'webhook'] });
+      return { handle, result: await watchRun(handle, (p) => seen.push(p), 20) };
+    });
+
+    assert.match(handle.workflowId, /^photo-[0-9a-f]{12}-[0-9a-f]{6}$/);
+    // EXIF orientation 6: the 1200x800 sensor image is upright 800x1200.
+    assert.deepEqual([result.original.width, result.original.height], [800, 1200]);
+    assert.deepEqual(result.steps.map((s) => s.filter), ['resize', 'sepia', 'sharpen', 'watermark', 'output']);
+    assert.deepEqual([result.output.format, result.output.width, result.output.height], ['jpeg', 480, 720]);
+    assert.ok(seen.some((p) => p.stage === 'filter'), 'the progress query reported filter steps while running');
+
+    // The claim check holds the bytes; the pipeline's output equals the same filters applied in one process.
+    const store = new FileBlobStore(world.config.blobDir);
+    const output = await store.get(result.output.key);
+    const expected = await applyChainInProcess(readFileSync(photo), FILTERS);
+    const [a, b] = await Promise.all([output, expected].map((buf) => sharp(buf).raw().toBuffer()));
+    assert.ok(a.equals(b), 'pixel-identical to the in-process chain');
+
+    // Gallery: the published file is the output, and the page lists it.
+    const gallery = result.shares.find((s) => s.target === 'gallery')!;
+    assert.ok(readFileSync(gallery.location).equals(output));
+    assert.match(readFileSync(path.join(world.config.galleryDir, 'index.html'), 'utf8'), new RegExp(path.basename(gallery.location)));
+
+    // Webhook: one signed post carrying the run's idempotency key.
+    assert.equal(receiver.accepted.length, 1);
+    const [post] = receiver.accepted;
+    assert.ok(post.signatureValid, 'HMAC signature verifies with the secret');
+    assert.equal(post.idempotencyKey, `${handle.workflowId}:webhook`);
+    assert.match(String((post.body as { text: string }).text), /holiday\.jpg/);
+
+    // Findable in the UI by the project's search attributes.
+    const description = await handle.describe();
+    assert.equal(description.typedSearchAttributes.get(PHOTO_SHA256), result.original.sha256);
+    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_FILTERS), ['resize', 'sepia', 'sharpen', 'watermark', 'output']);
+
+    // No image bytes in history: every payload is a few KB at most, and the secret never appears.
+    const history = await handle.fetchHistory();
+    const payloads = JSON.stringify(history).length;
+    let largest = 0;
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      const data = (node as { data?: unknown }).data;
+      if (data instanceof Uint8Array) largest = Math.max(largest, data.length);
+      for (const value of Object.values(node)) walk(value);
+    };
+    walk(history);
+    assert.ok(largest > 0 && largest < 4096, `largest payload is ${largest} bytes`);
+    assert.ok(payloads < 200_000);
+    assert.ok(!JSON.stringify(history).includes(SECRET));
+    assert.ok(!JSON.stringify(history).includes(receiver.url));
+  });
+
+  it('runs from the temporal CLI alone with the README input', async () => {
+    const cli = await provisionTemporalCli();
+    const input = JSON.stringify({ source: { path: photo }, filters: [{ filter: 'grayscale' }], share: ['gallery'] });
+    // Asynchronously: the workers share this process's event loop.
+    await withWorkers(env, world.config, () =>
+      promisify(execFile)(cli, [
+        'workflow', 'execute', '--address', env.address, '--type', 'processPhoto', '--task-queue', TASK_QUEUES.workflow,
+        '--workflow-id', 'cli-started', '--input', input,
+      ]),
+    );
+    const result = await env.client.workflow.getHandle('cli-started').result();
+    assert.equal(result.output.format, 'jpeg');
+    assert.ok(existsSync(result.shares[0].location));
+  });
+});
