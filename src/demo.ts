@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { installQuietRuntime } from './logging';
 import { SERVICE_NAMES } from '../workflows/task-queues';
 import { loadConfig } from './config';
 import { parseFilterFlag } from './filter-flags';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const photo = values.photo ? path.resolve(values.photo) : (await samplePhotos())[0];
 
+  // SDK chatter (bundler output, worker state changes) stays out of the demo's own story.
+  installQuietRuntime();
   const flags = parseServerFlags([]);
   if (flags === 'help') return;
   const logFile = path.join(stateDir, 'dev-server.log');
@@ -42,34 +45,30 @@ async function main(): Promise<void> {
 
   const config = loadConfig();
   const workerConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
   console.log(`Starting workers for ${SERVICE_NAMES.join(', ')} (bundling the workflow code takes a few seconds)...`);
   const workers = await createWorkers({ connection: workerConnection, namespace: 'default', services: SERVICE_NAMES, config });
   const running = Promise.all(workers.map((w) => w.run()));
-
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const share = config.webhook ? ['gallery', 'webhook'] : ['gallery'];
-  const handle = await startPhotoRun(client, {
-    source: { path: photo },
-    filters: DEMO_FILTERS.map(parseFilterFlag),
-    share: share as ('gallery' | 'webhook')[],
-  });
-  const link = webUiLink(uiUrl, 'default', handle.workflowId);
-  console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
-  const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
-  console.log(`\n${describeResult(result)}`);
-  console.log(`\nGallery: ${path.join(config.galleryDir, 'index.html')} (open it in a browser)`);
-  console.log(`See the run step by step: ${link}`);
-
   const stop = async () => {
-    for (const worker of workers) worker.shutdown();
-    await running;
-    await Promise.all([connection.close(), workerConnection.close()]);
-    await server?.stop();
+    try {
+      // On Ctrl-C the SDK has already begun draining the workers itself.
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await Promise.all([connection.close(), workerConnection.close()]);
+    } finally {
+      await server?.stop();
+    }
   };
+
+  try {
+    await processDemoPhoto(new Client({ connection }), photo, uiUrl, config.webhook !== undefined, config.galleryDir);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   if (values.exit) return stop();
   console.log(
-    `\nThe workers${server ? ' and the dev server (pid ' + server.process.pid + ')' : ''} keep running so you can look ` +
+    `\nThe workers${server ? ` and the dev server (pid ${server.process.pid})` : ''} keep running so you can look ` +
       'around the Web UI and start more runs with `npm run photo`. Press Ctrl-C to stop them.',
   );
   await new Promise<void>((resolve) => {
@@ -78,6 +77,20 @@ async function main(): Promise<void> {
   });
   console.log('Stopping...');
   await stop();
+}
+
+async function processDemoPhoto(client: Client, photo: string, uiUrl: string, webhook: boolean, galleryDir: string): Promise<void> {
+  const handle = await startPhotoRun(client, {
+    source: { path: photo },
+    filters: DEMO_FILTERS.map(parseFilterFlag),
+    share: webhook ? ['gallery', 'webhook'] : ['gallery'],
+  });
+  const link = webUiLink(uiUrl, 'default', handle.workflowId);
+  console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
+  const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
+  console.log(`\n${describeResult(result)}`);
+  console.log(`\nGallery: ${path.join(galleryDir, 'index.html')} (open it in a browser)`);
+  console.log(`See the run step by step: ${link}`);
 }
 
 main().catch((err) => {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -76,10 +76,4 @@ export async function startDevServer(options: DevServerOptions, cli?: string): P
   }
   const uiUrl = options.uiPort === false ? undefined : `http://${options.ip ?? '127.0.0.1'}:${options.uiPort}`;
   return { address, uiUrl, process: child, stop };
-}
-
-/** `temporal operator cluster health`, as a user would check it. */
-export function clusterHealth(cli: string, address: string): string {
-  const result = spawnSync(cli, ['operator', 'cluster', 'health', '--address', address], { encoding: 'utf8' });
-  return (result.stdout + result.stderr).trim();
 }

@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { SERVICE_NAMES, type ServiceName } from '../workflows/task-queues';
 import { loadConfig } from './config';
 import { loadConnectionSettings } from './connection';
+import { installQuietRuntime } from './logging';
 import { createWorkers, DEFAULT_CONCURRENCY } from './workers';
 
 const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [--concurrency N]
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
     throw new Error(`--concurrency: expected an integer between 1 and 1000, received ${values.concurrency}`);
   }
+  installQuietRuntime();
   const config = loadConfig();
   const settings = loadConnectionSettings();
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });

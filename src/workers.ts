@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createChainActivities } from '../activities/chain-activity';
 import { createFilterActivities } from '../activities/filter-activities';
 import { createShareActivities } from '../activities/share-activities';
 import { createUploadActivities } from '../activities/upload';
@@ -34,7 +35,11 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
     case 'filter':
-      return createFilterActivities({ store, delayMs: setup.filterDelayMs });
+      // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
+      return {
+        ...createFilterActivities({ store, delayMs: setup.filterDelayMs }),
+        ...createChainActivities({ store, delayMs: setup.filterDelayMs }),
+      };
     case 'share':
       return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
   }
