@@ -1,4 +1,5 @@
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { installQuietRuntime } from '../../src/logging';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -37,7 +38,7 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 // Test output shows warnings and errors only.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+installQuietRuntime();
 const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
 
