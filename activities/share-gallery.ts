@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '../src/atomic-write';
 import { type BlobStore, checkKey, sha256 } from '../src/blob-store';
 import { type GalleryEntry, renderGalleryPage } from './gallery-page';
 import { invalidInput } from './params';
@@ -56,18 +56,6 @@ function checkInput(input: ShareInput): OutputFormat {
     throw invalidInput(`shareGallery: expected filters to be an array of strings, received ${JSON.stringify(filters)}`);
   }
   return image.format as OutputFormat;
-}
-
-/** Readers (browsers, other workers) see the old file or the new one, never half of one. */
-async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
-  try {
-    await writeFile(partial, data);
-    await rename(partial, file);
-  } catch (err) {
-    await rm(partial, { force: true });
-    throw err;
-  }
 }
 
 async function removed(file: string): Promise<boolean> {

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from './atomic-write';
 
 export interface StoredBlob {
   key: string;
@@ -46,14 +47,7 @@ export class FileBlobStore implements BlobStore {
     const file = this.pathOf(key);
     if (!(await this.has(key))) {
       await mkdir(path.dirname(file), { recursive: true });
-      const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
-      try {
-        await writeFile(partial, data);
-        await rename(partial, file);
-      } catch (err) {
-        await rm(partial, { force: true });
-        throw err;
-      }
+      await writeAtomic(file, data);
     }
     return { key, sha256: hash, bytes: data.length };
   }
