@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import { projectRoot } from './paths';
 import { provisionTemporalCli } from './provision/temporal-cli';
 import { createWorkers } from './workers';
 
-const help = (scenarios: string) => `Usage: npm run record-histories -- [--tag TAG] [--only NAME,...] [--out DIR]
+const help = (scenarios: string) => `Usage: npm run record-histories -- [--tag TAG] [--only NAME,...] [--out DIR] [--force]
 
 Records real histories of processPhoto for the replay test (test/replay.test.ts): starts a throwaway Temporal dev
 server, real workers for every nano-service and a local webhook receiver, runs a few representative photos and
@@ -35,6 +35,7 @@ Options:
   --tag TAG        suffix of the file names, e.g. v3 (default: today's date, YYYYMMDD)
   --only A,B       record only these scenarios (default: all)
   --out DIR        where to write (default: test/fixtures)
+  --force          replace fixtures that already exist (by default an existing tag is never overwritten)
   -h, --help       this text
 
 Scenarios:
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
       tag: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
+      force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -193,6 +195,13 @@ async function main(): Promise<void> {
   if (unknown?.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; expected some of ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const chosen = SCENARIOS.filter((s) => !only || only.includes(s.name));
   const outDir = path.resolve(values.out ?? path.join(projectRoot, 'test', 'fixtures'));
+  const existing = chosen.map((s) => path.join(outDir, `${s.name}-${tag}.json`)).filter((f) => existsSync(f));
+  if (existing.length && !values.force) {
+    throw new Error(
+      `${existing.map((f) => path.relative(process.cwd(), f)).join(', ')} already exist: they stand for runs of the code they ` +
+        'were recorded with. Record under a new --tag, or pass --force to replace them.',
+    );
+  }
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-record-'));
@@ -231,7 +240,12 @@ async function main(): Promise<void> {
           workflowId,
           args: [scenario.input(photo)],
         });
-        const outcome = await handle.result().then(
+        // Every scenario ends in seconds; one that does not is retrying something it should not (e.g. a share).
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`scenario ${scenario.name} did not finish within 60 s`)), 60_000);
+        });
+        const outcome = await Promise.race([deadline, handle.result()]).then(
           () => 'completed',
           (err: unknown) => {
             if (!(err instanceof WorkflowFailedError)) throw err;
@@ -239,7 +253,7 @@ async function main(): Promise<void> {
             for (let e: Error | undefined = err; e; e = e.cause as Error | undefined) messages.push(e.message);
             return `failed: ${messages.join(' <- ')}`;
           },
-        );
+        ).finally(() => clearTimeout(timer));
         const ok = 'completes' in scenario.expect ? outcome === 'completed' : scenario.expect.failsWith.test(outcome);
         if (!ok) throw new Error(`scenario ${scenario.name} did not end as expected (${JSON.stringify(scenario.expect)}): ${outcome}`);
 
@@ -269,7 +283,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err) => {
-    console.error(err instanceof Error ? err.stack : err);
+    console.error(`record-histories: ${(err as Error).message}`);
     process.exitCode = 1;
   });
 }

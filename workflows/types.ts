@@ -10,6 +10,12 @@ export interface ProcessPhotoInput {
   share?: ShareTarget[];
   /** Shown in the gallery and webhook messages; defaults to the file name or URL. */
   title?: string;
+  /**
+   * Run all filter steps as one activity (applyChain) on the filter queue instead of one activity each: the same
+   * output, without intermediate blobs and per-step round trips; `steps` in the result then has one entry whose
+   * filter names are joined by `+`. Default false.
+   */
+  fuse?: boolean;
 }
 
 export interface ProcessPhotoResult {

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { Worker, type ReplayResult } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { historyFromJson } from '../src/record-histories';
+import { workflowBundle } from './support/temporal';
+
+/**
+ * Determinism: the current workflow code must replay every history recorded from earlier versions
+ * (test/fixtures/, written by `npm run record-histories`). A change that would break runs still open when it is
+ * deployed fails here instead of in production.
+ */
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+/** The workflow's one patch so far (see processPhoto); fixtures must cover runs from before and after it. */
+const PATCH_ID = 'memo-records-output';
+
+interface Fixture {
+  /** The file name without .json: also the workflow ID the run was recorded under. */
+  workflowId: string;
+  history: History;
+}
+
+const fixtures: Fixture[] = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({
+    workflowId: f.slice(0, -'.json'.length),
+    history: historyFromJson(JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'))),
+  }));
+
+async function replay(histories: Fixture[]): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    results.push(result);
+  }
+  return results;
+}
+
+const events = (fixture: Fixture) => fixture.history.events ?? [];
+const patchesOf = (fixture: Fixture) =>
+  events(fixture)
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => {
+      // Core's patch marker: details["patch-data"] holds {"id": "<patch id>", "deprecated": false}.
+      const data = e.markerRecordedEventAttributes!.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id : undefined;
+    });
+const activityTypes = (fixture: Fixture) =>
+  events(fixture).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+
+describe('replaying recorded histories', () => {
+  let results: ReplayResult[];
+
+  before(async () => {
+    results = await replay(fixtures);
+  });
+
+  it('has fixtures to replay, from before and after the workflow last changed', () => {
+    assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
+    const reachesShare = (f: Fixture) => activityTypes(f).some((t) => t.startsWith('share'));
+    const before = fixtures.filter((f) => reachesShare(f) && !patchesOf(f).includes(PATCH_ID));
+    const after = fixtures.filter((f) => reachesShare(f) && patchesOf(f).includes(PATCH_ID));
+    assert.ok(before.length > 0, `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`);
+    assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
+  });
+
+  for (const fixture of fixtures) {
+    it(`${fixture.workflowId} replays without a determinism error`, () => {
+      const result = results.find((r) => r.workflowId === fixture.workflowId);
+      assert.ok(result, `no replay result for ${fixture.workflowId}`);
+      assert.equal(result.error, undefined, `${fixture.workflowId}: ${result.error?.message}`);
+    });
+  }
+
+  it('does catch a change in the order of the workflow steps', async () => {
+    // The same check as running reordered code against the recorded history: swap two scheduled filter steps.
+    const original = fixtures.find((f) => f.workflowId.startsWith('success-'));
+    assert.ok(original, 'a success-* fixture');
+    const tampered = historyFromJson(JSON.parse(readFileSync(path.join(FIXTURES, `${original.workflowId}.json`), 'utf8')));
+    const scheduled = (tampered.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
+    const [first, second] = [scheduled[1], scheduled[2]].map((e) => e.activityTaskScheduledEventAttributes!.activityType!);
+    assert.deepEqual([first.name, second.name], ['resize', 'sepia']);
+    [first.name, second.name] = [second.name, first.name];
+
+    const [result] = await replay([{ workflowId: original.workflowId, history: tampered }]);
+    assert.ok(result.error instanceof DeterminismViolationError, `expected a DeterminismViolationError, got ${result.error}`);
+    assert.match(result.error.message, /resize|sepia/);
+  });
+});
