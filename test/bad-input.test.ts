@@ -271,16 +271,14 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     await rejects({ source: { path: sneaky } }, { activity: 'upload', message: /expected path to contain no '\.\.' segments/ });
   });
 
-  it('a crafted workflow ID: the gallery key it becomes cannot name a file outside the gallery', async () => {
-    // The gallery names its files by the idempotency key, `<workflow id>:gallery`. (Gallery only: the webhook does
-    // not care what the ID looks like, and would post before the gallery fails; see the report.)
+  it('a crafted workflow ID is refused before any service runs, so its keys never name a file or a header', async () => {
+    // The ID becomes the idempotency key `<workflow id>:<target>`: a gallery file name and a webhook header.
     await rejects(
-      { source: { path: photo }, filters: [{ filter: 'grayscale' }], share: ['gallery'] },
+      { source: { path: photo }, filters: [{ filter: 'grayscale' }] },
       {
-        activity: 'shareGallery',
-        errorType: 'ShareFailed',
+        activity: 'none',
         workflowId: '../../escaped',
-        message: /sharing failed \(gallery: shareGallery: expected idempotencyKey to be 1-200 characters without "\.\."/,
+        message: /expected the workflow ID to be 1-200 letters, digits, .*received "\.\.\/\.\.\/escaped"/,
       },
     );
     // Where a key used as a path would have led: the data folder and the folder above it.

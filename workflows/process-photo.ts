@@ -57,7 +57,16 @@ const share = proxyActivities<ShareActivities>(shareOptions);
 
 const shareActivity = { gallery: share.shareGallery, webhook: share.shareWebhook } as const;
 
+/** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
+const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
 function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets: ShareTarget[] } {
+  const { workflowId } = workflowInfo();
+  if (!SAFE_ID.test(workflowId)) {
+    throw invalidInput(
+      `expected the workflow ID to be 1-200 letters, digits, '.', '_', ':' or '-' (no '..'), received ${JSON.stringify(workflowId)}`,
+    );
+  }
   const source = input?.source as Record<string, unknown> | undefined;
   const kinds = source ? ['path', 'url'].filter((k) => typeof source[k] === 'string') : [];
   if (kinds.length !== 1 || Object.keys(source!).length !== 1) {
