@@ -55,7 +55,7 @@ function expected(spec: ParamSpec): string {
 }
 
 /** Accepts the values CLI flags produce ("12", "true") as well as JSON values. */
-function coerce(spec: ParamSpec, value: unknown): unknown {
+export function coerce(spec: ParamSpec, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   if ((spec.type === 'int' || spec.type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) {
     return Number(value);
