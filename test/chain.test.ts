@@ -134,7 +134,7 @@ describe('validateChain', () => {
   it('strings that are not numbers or booleans are still rejected', () => {
     assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=1080px')]), 'resize', 'width', 'an integer', '"1080px"');
     assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=')]), 'resize', 'width', '""');
-    assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=10.5')]), 'resize', 'width', 'an integer', '"10.5"');
+    assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=10.5')]), 'resize', 'width', 'an integer', 'received 10.5 (number)');
     assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=10,withoutEnlargement=yes')]), 'withoutEnlargement', '"yes"');
     assertInvalidInput(() => validateChain([parseFilterFlag('blur:sigma=Infinity')]), 'blur', 'sigma', '"Infinity"');
   });
