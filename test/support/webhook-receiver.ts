@@ -34,7 +34,16 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(options: { secret: string }): Promise<WebhookReceiver> {
+export interface WebhookReceiverOptions {
+  secret: string;
+  /**
+   * Called (and awaited) for every request once it has been read and recorded in `posts`, before the receiver
+   * decides and sends its answer: crash tests use it to kill the sender after delivery but before it hears back.
+   */
+  onPost?: (post: ReceivedPost) => void | Promise<void>;
+}
+
+export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   let mode: ReceiverMode = 'ok';
   let failures = 0;
   const posts: ReceivedPost[] = [];
@@ -63,6 +72,7 @@ export async function startWebhookReceiver(options: { secret: string }): Promise
       status: 0,
     };
     posts.push(post);
+    await options.onPost?.(post);
     const answer = (status: number, json: object, headers: http.OutgoingHttpHeaders = {}) => {
       post.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(json));

@@ -1,0 +1,288 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { loadConfig, type PhotoConfig } from '../../src/config';
+import { startDevServer, type DevServer } from '../../src/dev-server';
+import { projectRoot } from '../../src/paths';
+import { freePort } from '../../src/provision/free-port';
+import type { ServiceName } from '../../workflows/task-queues';
+
+/**
+ * Real processes for crash tests: worker processes started the way `npm run worker` starts them, and a Temporal dev
+ * server with its database on disk. Everything started through a `Processes` is tracked by process id, so a test
+ * file's `after` can kill exactly what it started (never anything by name).
+ *
+ * Set CHAOS_VERBOSE=1 to see the workers' and the server's own output live.
+ */
+
+const VERBOSE = process.env.CHAOS_VERBOSE === '1';
+/** How much of a worker's output is kept for error messages. */
+const OUTPUT_LIMIT = 64 * 1024;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface WorkerProcess {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** The identity the worker reports to Temporal (the SDK's default: `<pid>@<hostname>`). */
+  identity: string;
+  /** Settles when the process has exited, with its exit code or the signal that ended it. */
+  exited: Promise<Exit>;
+  running(): boolean;
+  /** The tail of its stdout and stderr, interleaved, for error messages. */
+  output(): string;
+  /** Sends `signal` to this process id and waits until it has exited. */
+  kill(signal: NodeJS.Signals): Promise<Exit>;
+}
+
+export interface WorkerProcessOptions {
+  services: readonly ServiceName[];
+  /** The server's host:port. */
+  address: string;
+  /** NANO_PHOTOS_DATA_DIR: blob store and gallery. */
+  dataDir: string;
+  webhook?: { url: string; secret: string };
+  /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
+  filterDelayMs?: number;
+  concurrency?: number;
+  /** For messages; defaults to the services. */
+  name?: string;
+  readyTimeoutMs?: number;
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** The parent's environment without anything that would point a worker somewhere else than the test says. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_') && !key.startsWith('NANO_PHOTOS_')),
+  );
+}
+
+/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 60_000, everyMs = 100 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Everything one test file starts: a temp folder, dev servers, worker processes. `cleanup()` kills them all by pid. */
+export class Processes {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-chaos-'));
+  readonly dataDir = path.join(this.dir, 'data');
+  readonly dbFile = path.join(this.dir, 'temporal', 'dev-server.db');
+  readonly workers: WorkerProcess[] = [];
+  private servers: DevServer[] = [];
+  private port?: number;
+
+  /** What a worker process started with `dataDir: this.dataDir` uses (blob store, gallery folder). */
+  config(): PhotoConfig {
+    return loadConfig({ NANO_PHOTOS_DATA_DIR: this.dataDir });
+  }
+
+  /**
+   * Starts (or, after a crash, restarts) the dev server with its database in this folder, always on the same free
+   * port, so workers and clients find it again at the same address.
+   */
+  async startServer(): Promise<DevServer> {
+    this.port ??= await freePort();
+    const log = openSync(path.join(this.dir, 'dev-server.log'), 'a');
+    try {
+      const server = await startDevServer({
+        port: this.port,
+        uiPort: false,
+        dbFile: this.dbFile,
+        ...(VERBOSE ? {} : { logFile: log }),
+      });
+      this.servers.push(server);
+      return server;
+    } finally {
+      closeSync(log); // the server holds its own copy
+    }
+  }
+
+  /** Spawns `node --import tsx src/worker.ts --services …` and waits for its `worker <pid>: serving` line. */
+  async startWorker(o: WorkerProcessOptions): Promise<WorkerProcess> {
+    const args = ['--import', 'tsx', 'src/worker.ts', '--services', o.services.join(',')];
+    if (o.concurrency !== undefined) args.push('--concurrency', String(o.concurrency));
+    const env: NodeJS.ProcessEnv = {
+      ...cleanEnv(),
+      TEMPORAL_ADDRESS: o.address,
+      TEMPORAL_NAMESPACE: 'default',
+      NANO_PHOTOS_DATA_DIR: o.dataDir,
+      ...(o.webhook ? { NANO_PHOTOS_WEBHOOK_URL: o.webhook.url, NANO_PHOTOS_WEBHOOK_SECRET: o.webhook.secret } : {}),
+      ...(o.filterDelayMs ? { NANO_PHOTOS_FILTER_DELAY_MS: String(o.filterDelayMs) } : {}),
+    };
+    const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const name = o.name ?? `worker[${o.services.join(',')}]`;
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+      if (VERBOSE) process.stderr.write(`[${name} ${child.pid}] ${chunk.toString('utf8')}`);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<Exit>((resolve) => {
+      child.on('error', () => resolve({ code: child.exitCode, signal: child.signalCode }));
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    if (child.pid === undefined) throw new Error(`${name}: could not spawn ${process.execPath}`);
+    const pid = child.pid;
+    const worker: WorkerProcess = {
+      name,
+      pid,
+      child,
+      identity: `${pid}@${os.hostname()}`,
+      exited,
+      running: () => isRunning(child),
+      output: () => output,
+      async kill(signal) {
+        if (isRunning(child)) process.kill(pid, signal);
+        return exited;
+      },
+    };
+    this.workers.push(worker);
+
+    const ready = new RegExp(`^worker ${pid}: serving `, 'm');
+    const timeoutMs = o.readyTimeoutMs ?? 90_000;
+    await Promise.race([
+      waitFor(`${name} (pid ${pid}) to be ready`, () => ready.test(output), { timeoutMs, everyMs: 50 }),
+      exited.then((exit) => {
+        throw new Error(`${name} (pid ${pid}) exited (${JSON.stringify(exit)}) before it was ready:\n${output}`);
+      }),
+    ]).catch(async (err) => {
+      await worker.kill('SIGKILL');
+      throw err;
+    });
+    return worker;
+  }
+
+  /** Kills every process this object started that still runs, by process id, and removes the temp folder. */
+  async cleanup(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.kill('SIGKILL')));
+    await Promise.all(this.servers.map((s) => s.stop('SIGKILL')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A client on the dev server; the SDK's connection retries while the server restarts. */
+export async function connectTestClient(address: string): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace: 'default' }), close: () => connection.close() };
+}
+
+// ---- Reading what happened from the server ----
+
+const { EventType, PendingActivityState } = temporal.api.enums.v1;
+type Timestamp = temporal.api.history.v1.IHistoryEvent['eventTime'];
+
+export function timestampMs(ts: Timestamp): number {
+  if (!ts) return NaN;
+  const seconds = ts.seconds ?? 0;
+  const s = typeof seconds === 'number' ? seconds : Number(seconds.toString());
+  return s * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+/** One activity as recorded in history: the attempt that ended it and how it ended. */
+export interface ActivityRecord {
+  type: string;
+  activityId: string;
+  scheduledAt: number;
+  /** The last attempt's start: with retries, history records only the attempt that ended the activity. */
+  startedAt?: number;
+  attempt?: number;
+  startedBy?: string;
+  /** Why the attempt before this one failed (e.g. a heartbeat timeout), if there was one. */
+  lastFailure?: temporal.api.failure.v1.IFailure | null;
+  completedAt?: number;
+  completedBy?: string;
+  outcome?: 'completed' | 'failed' | 'timed-out' | 'canceled';
+}
+
+export async function activityRecords(handle: WorkflowHandle): Promise<ActivityRecord[]> {
+  const history = await handle.fetchHistory();
+  const byScheduled = new Map<string, ActivityRecord>();
+  const key = (id: unknown) => String(id);
+  for (const event of history.events ?? []) {
+    const at = timestampMs(event.eventTime);
+    switch (event.eventType) {
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const a = event.activityTaskScheduledEventAttributes!;
+        byScheduled.set(key(event.eventId), { type: a.activityType!.name!, activityId: a.activityId!, scheduledAt: at });
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const a = event.activityTaskStartedEventAttributes!;
+        Object.assign(byScheduled.get(key(a.scheduledEventId))!, {
+          startedAt: at,
+          attempt: a.attempt ?? undefined,
+          startedBy: a.identity ?? undefined,
+          lastFailure: a.lastFailure,
+        });
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const a = event.activityTaskCompletedEventAttributes!;
+        Object.assign(byScheduled.get(key(a.scheduledEventId))!, { completedAt: at, completedBy: a.identity ?? undefined, outcome: 'completed' });
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        byScheduled.get(key(event.activityTaskFailedEventAttributes!.scheduledEventId))!.outcome = 'failed';
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        byScheduled.get(key(event.activityTaskTimedOutEventAttributes!.scheduledEventId))!.outcome = 'timed-out';
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+        byScheduled.get(key(event.activityTaskCanceledEventAttributes!.scheduledEventId))!.outcome = 'canceled';
+        break;
+    }
+  }
+  return [...byScheduled.values()];
+}
+
+export type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
+
+/** An activity of `type` that a worker is running right now (started, not yet finished), as the server sees it. */
+export async function runningActivity(handle: WorkflowHandle, type: string): Promise<PendingActivity | undefined> {
+  const { raw } = await handle.describe();
+  return (raw.pendingActivities ?? []).find(
+    (a) => a.activityType?.name === type && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+  );
+}
+
+/** Waits until a worker runs an activity of `type` and has heartbeated at least once: under way, not just handed out. */
+export function waitForRunning(handle: WorkflowHandle, type: string, timeoutMs = 60_000): Promise<PendingActivity> {
+  return waitFor(
+    `${type} to run`,
+    async () => {
+      const running = await runningActivity(handle, type);
+      return running?.lastHeartbeatTime ? running : undefined;
+    },
+    { timeoutMs },
+  );
+}
