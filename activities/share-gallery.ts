@@ -121,6 +121,26 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
     throw new Error(`gallery ${dir}: index.html kept changing under concurrent publishes; will retry`);
   }
 
+  let rebuilding: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  /**
+   * One rebuild at a time in this process; callers arriving during a rebuild share the next one, which reads their
+   * sidecars too. Concurrent shares in one worker then cost one page write instead of racing each other.
+   */
+  function refreshIndex(): Promise<void> {
+    if (!rebuilding) {
+      rebuilding = writeIndex().finally(() => (rebuilding = undefined));
+      return rebuilding;
+    }
+    next ??= rebuilding
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return refreshIndex();
+      });
+    return next;
+  }
+
   return {
     async shareGallery(input: ShareInput): Promise<ShareReceipt> {
       const name = entryName('shareGallery', input?.idempotencyKey);
@@ -159,7 +179,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
         if (previous && previous.file !== file) await removed(path.join(dir, previous.file));
       }
       // Also on a duplicate: the attempt that wrote the sidecar may have crashed before the page was rebuilt.
-      await writeIndex();
+      await refreshIndex();
       return { target: 'gallery', location, idempotencyKey: input.idempotencyKey, duplicate };
     },
 
@@ -173,7 +193,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
       const files = [`${name}.json`, ...(previous ? [previous.file] : []), ...Object.values(EXTENSIONS).map((ext) => `${name}.${ext}`)];
       let any = false;
       for (const f of new Set(files)) any = (await removed(path.join(dir, f))) || any;
-      await writeIndex();
+      await refreshIndex();
       return any;
     },
   };
