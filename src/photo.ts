@@ -130,9 +130,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    const reason = err instanceof WorkflowFailedError ? `run failed: ${failureReason(err)}` : failureReason(err);
-    console.error(`error: ${reason.split('\n')[0]}`);
+  const argv = process.argv.slice(2);
+  main(argv).catch((err) => {
+    const reason = (err instanceof WorkflowFailedError ? `run failed: ${failureReason(err)}` : failureReason(err)).split('\n')[0];
+    if (argv.includes('--json')) console.log(JSON.stringify({ status: 'FAILED', error: reason }));
+    console.error(`error: ${reason}`);
     process.exit(1);
   });
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { applyChainInProcess } from '../activities/chain-in-process';
+import { filterNames } from '../activities/filters/catalog';
 import { FileBlobStore } from '../src/blob-store';
 import { startPhotoRun, watchRun } from '../src/photo-runs';
 import { provisionTemporalCli } from '../src/provision/temporal-cli';
@@ -115,5 +116,60 @@ describe('processPhoto end to end on a real dev server', () => {
     const result = await env.client.workflow.getHandle('cli-started').result();
     assert.equal(result.output.format, 'jpeg');
     assert.ok(existsSync(result.shares[0].location));
+  });
+});
+
+describe('the photo client script against a real dev server', () => {
+  let env: TestWorkflowEnvironment;
+  let world: ReturnType<typeof tempWorld>;
+  let photo: string;
+  const photoCli = (args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/photo.ts', ...args], {
+      cwd: path.resolve(__dirname, '..'),
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address },
+    });
+
+  before(async () => {
+    env = await devServerEnv();
+    world = tempWorld();
+    photo = path.join(world.dir, 'beach.jpg');
+    writeFileSync(photo, await jpeg({ width: 400, height: 300 }));
+  });
+  after(async () => {
+    await env?.teardown();
+    world?.cleanup();
+  });
+
+  it('lists every filter with its parameters in --help', async () => {
+    const { stdout } = await photoCli(['--help']);
+    for (const name of filterNames) assert.match(stdout, new RegExp(`^  ${name}: `, 'm'));
+    assert.match(stdout, /width: an integer between 1 and 16384/);
+  });
+
+  it('runs a photo, then answers status and result later, with --json', async () => {
+    const { stdout } = await withWorkers(env, world.config, () =>
+      photoCli([photo, '--filter', 'resize:width=200', '--filter', 'watermark:text=© me, 2026', '--share', 'gallery', '--json']),
+    );
+    const run = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    assert.equal(run.status, 'COMPLETED');
+    assert.match(run.webUi, new RegExp(`/namespaces/default/workflows/${run.workflowId}$`));
+    assert.deepEqual([run.result.output.width, run.result.output.height], [200, 150]);
+    assert.ok(existsSync(run.result.shares[0].location));
+
+    const status = JSON.parse((await photoCli(['status', run.workflowId, '--json'])).stdout);
+    assert.equal(status.status, 'COMPLETED');
+    const later = JSON.parse((await photoCli(['result', run.workflowId, '--json'])).stdout.trim().split('\n').at(-1)!);
+    assert.equal(later.result.output.key, run.result.output.key);
+  });
+
+  it('exits non-zero with a one-line reason on bad input, before starting anything', async () => {
+    const failed = await photoCli([photo, '--filter', 'blur:sigma=5000']).then(
+      () => assert.fail('expected a non-zero exit'),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stderr.trim(), 'error: blur: expected sigma to be a number between 0.3 and 1000, received 5000 (number)');
+    const runs = await env.client.workflow.count('WorkflowType = "processPhoto"');
+    assert.equal(runs.count, 1, 'only the earlier good run exists: the bad one never started');
   });
 });
