@@ -4,6 +4,7 @@ import { paths } from '../paths';
 import { executablesIn, say } from './executables';
 
 export type ServerKind = 'dev-server' | 'time-skipping';
+const LABELS: Record<ServerKind, string> = { 'dev-server': 'Temporal CLI (dev server)', 'time-skipping': 'time-skipping test server' };
 
 /**
  * The SDK's own cached download of a server (works where its download site is reachable). The SDK only downloads
@@ -13,7 +14,7 @@ export async function sdkDownloadedServer(kind: ServerKind): Promise<string | un
   const downloadDir = path.join(paths.sdkDownloadDir, kind);
   const cached = executablesIn(downloadDir)[0];
   if (cached) return cached;
-  say(`Trying the Temporal SDK's download of the ${kind} server...`);
+  say(`Trying the Temporal SDK's download of the ${LABELS[kind]}...`);
   const executable = { type: 'cached-download' as const, downloadDir };
   try {
     const env =

@@ -41,11 +41,16 @@ async function buildJavaTestServer(): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'pom.xml'), pom());
-  const result = spawnSync(mvn, ['-q', '-B', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], {
+  // Maven's own output is shown only when it fails: it is long, and colour codes leak even in batch mode.
+  const result = spawnSync(mvn, ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], {
     cwd: dir,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (result.status !== 0) throw new Error(`Maven could not fetch ${TEST_SERVER_ARTIFACT} (exit code ${result.status})`);
+  if (result.status !== 0) {
+    process.stderr.write(result.stdout + result.stderr);
+    throw new Error(`Maven could not fetch ${TEST_SERVER_ARTIFACT} (exit code ${result.status})`);
+  }
 
   // Write the wrapper under a temporary name so a half-provisioned folder is never taken as ready.
   const pending = `${wrapper}.pending`;
