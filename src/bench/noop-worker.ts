@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { ChainInput } from '../../activities/chain-activity';
+import { filterNames } from '../../activities/filters/catalog';
+import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../../activities/types';
+import { TASK_QUEUES } from '../../workflows/task-queues';
+import { installQuietRuntime } from '../logging';
+import { PLAIN_TASK_QUEUE } from './plain-workflow';
+
+/**
+ * The orchestration ceiling's services, doing nothing. `activities` (default): every upload, filter and share
+ * activity of the real task queues, for the real processPhoto workflow and workflow worker; plus the plain
+ * pipeline's one activity. `plain-workflows`: the workflow worker for the plain six-step pipeline (plain-workflow.ts).
+ * What is left is the cost of Temporal: the dev server, the workflow worker and the round trips between them.
+ */
+
+const HASH = '0'.repeat(64);
+const PHOTO: ImageRef = { key: `${HASH}.jpg`, format: 'jpeg', width: 4000, height: 3000, channels: 3, bytes: 1, sha256: HASH };
+
+const noop = {
+  async upload(): Promise<ImageRef> {
+    return PHOTO;
+  },
+  ...Object.fromEntries(filterNames.map((name) => [name, async (input: FilterInput): Promise<ImageRef> => input.image])),
+  async applyChain(input: ChainInput): Promise<ImageRef> {
+    return input.image;
+  },
+  async shareGallery(input: ShareInput): Promise<ShareReceipt> {
+    return { target: 'gallery', location: '/dev/null', idempotencyKey: input.idempotencyKey, duplicate: false };
+  },
+  async step(): Promise<number> {
+    return 1;
+  },
+};
+
+async function main(): Promise<void> {
+  installQuietRuntime();
+  const role = process.argv[2] ?? 'activities';
+  const concurrency = Number(process.env.NOOP_CONCURRENCY ?? 200);
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const common = { connection, namespace: 'default' };
+  const workers =
+    role === 'plain-workflows'
+      ? [await Worker.create({ ...common, taskQueue: `${PLAIN_TASK_QUEUE}-workflows`, workflowsPath: path.join(__dirname, 'plain-workflow.ts') })]
+      : await Promise.all(
+          [TASK_QUEUES.upload, TASK_QUEUES.filter, TASK_QUEUES.share, PLAIN_TASK_QUEUE].map((taskQueue) =>
+            Worker.create({ ...common, taskQueue, activities: noop, maxConcurrentActivityTaskExecutions: concurrency }),
+          ),
+        );
+  // SIGINT/SIGTERM: the SDK's runtime shuts the workers down, as in src/worker.ts.
+  console.log(`noop worker ${process.pid}: serving ${role}`);
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+}
+
+main().catch((err) => {
+  console.error(`noop worker: ${(err as Error).stack}`);
+  process.exit(1);
+});

@@ -1,0 +1,167 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SERVICE_NAMES, type ServiceName } from '../../workflows/task-queues';
+import { projectRoot } from '../paths';
+import { samplePhotoDir } from '../sample-photos';
+import type { ModeId } from './results';
+import { WORKLOAD_LABEL } from './workload';
+
+/** `npm run bench`'s modes and command line. */
+
+export const ALL_MODES: ModeId[] = ['monolith', 'monolith-filters', 'nano', 'fused', 'nano-single', 'ceiling', 'ceiling-plain'];
+/** Enough pipelines at once to keep the workflow worker and the server busy (see BENCHMARKS.md). */
+export const CEILING_IN_FLIGHT = 16;
+/** Modes only full runs include. */
+export const FULL_ONLY: ModeId[] = ['monolith-filters', 'nano-single'];
+
+/** The pipeline modes on photo workers, by worker layout. */
+export const PHOTO_MODES = [
+  {
+    id: 'nano',
+    layout: 'split',
+    fuse: false,
+    label: '(b) nano-services',
+    description:
+      'dev server + one worker process per service group (workflow, upload, filter, share; as docker-compose runs them); ' +
+      'upload, each filter and the share are activities on their own task queues (7 activities), raw intermediates ' +
+      'through the blob store',
+  },
+  {
+    id: 'fused',
+    layout: 'split',
+    fuse: true,
+    label: '(c) nano, fused filters',
+    description:
+      'the same deployment; the workflow input asks for fuse: true, so the filters run as one applyChain activity ' +
+      '(upload → applyChain → gallery: 3 activities), intermediates in memory',
+  },
+  {
+    id: 'nano-single',
+    layout: 'single',
+    fuse: false,
+    label: '(b) nano, one worker process',
+    description:
+      'as (b), but one worker process serves every service, as a bare `npm run worker` does; measured after the rounds ' +
+      '(its ratio is less exact)',
+  },
+] as const;
+
+export const HELP = `Usage: npm run bench -- [--quick] [--json FILE] [--photos DIR] [options]
+
+Runs the same photo job several ways on this machine, one after another, and compares them. The job:
+${WORKLOAD_LABEL}, on real photographs.
+  monolith   (a) the same code in one process, no Temporal
+  nano       (b) a dev server and worker processes (one per service group), one activity per filter
+  fused      (c) the same deployment; the caller asks for the filters as one activity (fuse: true)
+  nano-single     (b) with one worker process for all services, as a bare \`npm run worker\` (full runs only)
+  ceiling    the real workflow with no-op services: what orchestration alone sustains (pipelines/s)
+  ceiling-plain   the same for a plain workflow of six no-op activities
+  monolith-filters   the filter chain alone on photos in memory (full runs only; a reference)
+Prints a table (progress lines go to stderr), and on full runs writes BENCHMARKS.md. Takes a few minutes;
+--quick takes under a minute and only proves the harness works.
+
+Options:
+  --quick              few runs of each mode (numbers are not stable)
+  --json FILE          also write the results as JSON to FILE (\`-\`: print them on stdout instead of the table)
+  --photos DIR         JPEG photos to use (default: Debian's mate-backgrounds photos in ${path.relative(projectRoot, samplePhotoDir)},
+                       fetched once; else a generated 12-megapixel image)
+  --count N            measured photos per mode (default 48, quick 8)
+  --in-flight N        photos in flight (default 8)
+  --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each (default 3, quick 1)
+  --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
+  --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
+  --markdown FILE      where to write the report (default BENCHMARKS.md on full runs, none with --quick)
+  --server-db D        file: a SQLite file with the settings of \`npm run server\` (default); memory
+  --concurrency S=N    worker concurrency for service S (processes of one service group), repeatable
+  --worker-env K=V     extra environment for worker and monolith processes, repeatable (to try settings)
+  --keep               keep the temporary folder (logs, blobs, database)
+  -h, --help           this text`;
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`${name}: expected a positive integer, received ${raw}`);
+  return n;
+}
+
+function keyValues(name: string, list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq < 1) throw new Error(`${name}: expected KEY=VALUE, received ${item}`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+export interface Options {
+  quick: boolean;
+  /** Where to write JSON results; `-` for stdout. */
+  json?: string;
+  photos?: string;
+  modes: ModeId[];
+  count: number;
+  rounds: number;
+  limit: number;
+  ceilingLimit: number;
+  markdownFile?: string;
+  persistent: boolean;
+  concurrency: Partial<Record<ServiceName, number>>;
+  workerEnv: Record<string, string>;
+  keep: boolean;
+}
+
+export function parseOptions(args: string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      photos: { type: 'string' },
+      count: { type: 'string' },
+      'in-flight': { type: 'string' },
+      rounds: { type: 'string' },
+      'ceiling-in-flight': { type: 'string' },
+      modes: { type: 'string' },
+      markdown: { type: 'string' },
+      'server-db': { type: 'string', default: 'file' },
+      concurrency: { type: 'string', multiple: true },
+      'worker-env': { type: 'string', multiple: true },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick!;
+  const modes = (values.modes?.split(',').map((m) => m.trim()) ?? ALL_MODES.filter((m) => !(quick && FULL_ONLY.includes(m)))) as ModeId[];
+  for (const m of modes) if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode ${m}; expected some of ${ALL_MODES.join(', ')}`);
+  if (values['server-db'] !== 'file' && values['server-db'] !== 'memory') throw new Error(`--server-db: expected file or memory, received ${values['server-db']}`);
+  const concurrency = Object.fromEntries(
+    Object.entries(keyValues('--concurrency', values.concurrency)).map(([service, n]) => {
+      if (!SERVICE_NAMES.includes(service as ServiceName)) throw new Error(`--concurrency: unknown service ${service}`);
+      return [service, positive(`--concurrency ${service}`, n, 1)];
+    }),
+  ) as Partial<Record<ServiceName, number>>;
+  const workerEnv = keyValues('--worker-env', values['worker-env']);
+  const count = positive('--count', values.count, quick ? 8 : 48);
+  const rounds = Math.min(count, positive('--rounds', values.rounds, quick ? 1 : 3));
+  const limit = positive('--in-flight', values['in-flight'], 8);
+  const ceilingLimit = positive('--ceiling-in-flight', values['ceiling-in-flight'], CEILING_IN_FLIGHT);
+  const markdownFile = values.markdown ?? (quick ? undefined : path.join(projectRoot, 'BENCHMARKS.md'));
+
+  return {
+    quick,
+    json: values.json,
+    photos: values.photos,
+    modes,
+    count,
+    rounds,
+    limit,
+    ceilingLimit,
+    markdownFile,
+    persistent: values['server-db'] === 'file',
+    concurrency,
+    workerEnv,
+    keep: values.keep!,
+  };
+}

@@ -1,0 +1,160 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { processPhoto } from '../../workflows';
+import { TASK_QUEUES, type ServiceName } from '../../workflows/task-queues';
+import type { ProcessPhotoInput } from '../../workflows/types';
+import { startNodeProcess, startServer, startWorker, type Child, type ServerHandle } from './cluster';
+import { timeline } from './history';
+import { PLAIN_TASK_QUEUE, sixSteps } from './plain-workflow';
+import { UsageSampler, type Watched } from './procfs';
+import { hopStats, type BenchContext, type Round } from './results';
+import { inFlight } from './stats';
+import { WORKLOAD_FILTERS, WORKLOAD_SHARE, type JobTiming } from './workload';
+
+/** Modes (b), (c) and the ceilings: a dev server, worker processes, and workflows started and timed from here. */
+
+export type Layout = 'split' | 'single';
+
+export function workerGroups(layout: Layout, concurrency: Partial<Record<ServiceName, number>>): { services: ServiceName[]; concurrency?: number }[] {
+  if (layout === 'single') return [{ services: ['workflow', 'upload', 'filter', 'share'] }];
+  return (['workflow', 'upload', 'filter', 'share'] as const).map((s) => ({ services: [s], concurrency: concurrency[s] }));
+}
+
+export interface Deployment {
+  server: ServerHandle;
+  client: Client;
+  connection: Connection;
+  workers: Child[];
+  dataDir: string;
+  watched(): Watched[];
+  stopWorkers(): Promise<void>;
+  /** Workers, client connection and server, in that order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh dev server (its own database, so earlier modes' histories don't slow later ones down) and a fresh data
+ * folder; workers are started separately.
+ */
+export async function deploy(ctx: BenchContext, name: string, persistent: boolean): Promise<Deployment> {
+  const dbFile = persistent ? path.join(ctx.workDir, `${name}.db`) : undefined;
+  const server = await startServer(dbFile, path.join(ctx.workDir, `dev-server-${name}.log`));
+  const connection = await Connection.connect({ address: server.address });
+  const dataDir = path.join(ctx.workDir, `data-${name}`);
+  mkdirSync(dataDir, { recursive: true });
+  const deployment: Deployment = {
+    server,
+    connection,
+    client: new Client({ connection }),
+    workers: [],
+    dataDir,
+    watched: () => [
+      ...deployment.workers.map((w) => ({ label: w.label, pid: w.pid, worker: true })),
+      { label: 'dev-server', pid: server.child.pid, worker: false },
+      { label: 'bench client', pid: process.pid, worker: false },
+    ],
+    async stopWorkers() {
+      await Promise.all(deployment.workers.map((w) => w.stop()));
+      deployment.workers = [];
+    },
+    async stop() {
+      await deployment.stopWorkers();
+      await connection.close().catch(() => undefined);
+      await server.child.stop();
+    },
+  };
+  return deployment;
+}
+
+export async function startPhotoWorkers(
+  ctx: BenchContext,
+  d: Deployment,
+  layout: Layout,
+  concurrency: Partial<Record<ServiceName, number>>,
+  env: Record<string, string>,
+): Promise<void> {
+  const groups = workerGroups(layout, concurrency);
+  d.workers = await Promise.all(
+    groups.map((g) => startWorker(g, d.server.address, d.dataDir, path.join(ctx.workDir, `worker-${g.services.join('+')}.log`), env)),
+  );
+}
+
+/** The real workflow worker, no-op activity workers, and the plain six-step pipeline's workflow worker. */
+export async function startNoopWorkers(ctx: BenchContext, d: Deployment, env: Record<string, string>): Promise<void> {
+  const noop = (role: string) =>
+    startNodeProcess({
+      label: `worker:noop-${role}`,
+      entry: 'src/bench/noop-worker.ts',
+      args: [role],
+      env: { TEMPORAL_ADDRESS: d.server.address, ...env },
+      logFile: path.join(ctx.workDir, `noop-${role}.log`),
+      readyLine: /serving/,
+    });
+  d.workers = await Promise.all([
+    startWorker({ services: ['workflow'] }, d.server.address, d.dataDir, path.join(ctx.workDir, 'worker-workflow-ceiling.log'), env),
+    noop('activities'),
+    noop('plain-workflows'),
+  ]);
+}
+
+let runNumber = 0;
+
+/** Runs one workflow per photo, `limit` at once; times each from the start request to its result. */
+async function runWorkflows(
+  client: Client,
+  photos: string[],
+  limit: number,
+  input: PipelineInput,
+  tag: string,
+): Promise<{ timings: JobTiming[]; ids: string[] }> {
+  const batch = ++runNumber;
+  const ids: string[] = [];
+  const t0 = performance.now();
+  const timings = await inFlight(photos, limit, async (photo, i): Promise<JobTiming> => {
+    const workflowId = `bench-${tag}-${process.pid}-${batch}-${i}`;
+    ids[i] = workflowId;
+    const startMs = performance.now() - t0;
+    const handle =
+      input === 'plain'
+        ? await client.workflow.start(sixSteps, { taskQueue: `${PLAIN_TASK_QUEUE}-workflows`, workflowId })
+        : await client.workflow.start(processPhoto, { taskQueue: TASK_QUEUES.workflow, workflowId, args: [{ source: { path: photo }, ...input }] });
+    const result = await handle.result();
+    const output = typeof result === 'object' ? result.output.key : undefined;
+    return { photo, startMs, endMs: performance.now() - t0, resultAt: Date.now(), output };
+  });
+  return { timings, ids };
+}
+
+async function historiesOf(client: Client, ids: string[]) {
+  const timelines = [];
+  for (const id of ids) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    timelines.push(timeline(history.events ?? []));
+  }
+  return timelines;
+}
+
+/** processPhoto's input, or the plain six-step pipeline. */
+export type PipelineInput = Omit<ProcessPhotoInput, 'source'> | 'plain';
+
+/** Warm-up runs, then a few runs one at a time: the hop without any load (orchestration cost, no queueing). */
+export async function warmUp(ctx: BenchContext, d: Deployment, tag: string, input: PipelineInput, warmup: string[], idle: string[], limit: number) {
+  if (warmup.length) await runWorkflows(d.client, warmup, limit, input, `${tag}-warmup`);
+  if (idle.length === 0) return undefined;
+  const { ids } = await runWorkflows(d.client, idle, 1, input, `${tag}-idle`);
+  const hops = hopStats((await historiesOf(d.client, ids)).flatMap((t) => t.hops));
+  ctx.log(`  ${tag}: warmed up (${warmup.length} runs); one at a time: hop p50 ${hops.p50.toFixed(1)} ms`);
+  return hops;
+}
+
+/** One measured batch of workflows, with CPU and RSS sampling and the runs' timelines. */
+export async function pipelineRound(d: Deployment, tag: string, input: PipelineInput, jobs: string[], limit: number): Promise<Round> {
+  const sampler = new UsageSampler(d.watched()).start();
+  const { timings, ids } = await runWorkflows(d.client, jobs, limit, input, tag);
+  const usage = sampler.stop();
+  const timelines = await historiesOf(d.client, ids);
+  return { timings, usage, timelines, resultDelays: timelines.map((t, i) => timings[i].resultAt! - t.closedAt) };
+}
+
+export const PHOTO_INPUT: Omit<ProcessPhotoInput, 'source'> = { filters: WORKLOAD_FILTERS, share: WORKLOAD_SHARE };

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/**
+ * CPU and memory of processes, read from /proc (Linux): what `top` and `ps` show, without their overhead. Other
+ * systems get no numbers (NaN) rather than wrong ones.
+ */
+
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU seconds a process has used so far (its threads included, exited children not). */
+export function processCpuSeconds(pid: number): number {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return NaN;
+  // The command name is in parentheses and may contain spaces: fields count from after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime (fields 14, 15 of stat)
+}
+
+/** Resident set size now and its high-water mark since the process started, in bytes. */
+export function processMemory(pid: number): { rss: number; hwm: number } {
+  const status = read(`/proc/${pid}/status`);
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status ?? '')?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Busy and total CPU time of the whole machine so far, in seconds (all cores). */
+export function machineCpuSeconds(): { busy: number; ioWait: number; total: number } {
+  const line = read('/proc/stat')?.split('\n')[0];
+  if (!line?.startsWith('cpu ')) return { busy: NaN, ioWait: NaN, total: NaN };
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = user + nice + system + idle + iowait + irq + softirq + steal;
+  return { busy: (total - idle - iowait) / TICKS_PER_SECOND, ioWait: iowait / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
+export interface Watched {
+  /** e.g. `worker:filter`, `dev-server`, `monolith`. */
+  label: string;
+  pid: number;
+  /** Counted in the worker RSS figures (the dev server and the benchmark client are not). */
+  worker: boolean;
+}
+
+export interface ProcessUsage {
+  label: string;
+  pid: number;
+  worker: boolean;
+  cpuSeconds: number;
+  /** Highest RSS seen while sampling. */
+  peakRss: number;
+}
+
+export interface Usage {
+  seconds: number;
+  /** Busy share of all cores over the window, 0..1 (the whole machine, whatever runs on it). */
+  machineCpu: number;
+  /** Busy share of all cores used by processes not watched here (other programs on the machine), 0..1. */
+  otherCpu: number;
+  /** Share of all cores idle while waiting for the disk, 0..1. */
+  ioWait: number;
+  cores: number;
+  processes: ProcessUsage[];
+  /** Highest sum of the worker processes' RSS seen at one sample. */
+  peakWorkerRss: number;
+  /** Highest RSS of any single worker process. */
+  peakWorkerProcessRss: number;
+}
+
+/** Samples CPU and RSS of the watched processes every `everyMs` from start() until stop(). */
+export class UsageSampler {
+  private timer?: NodeJS.Timeout;
+  private started = 0;
+  private cpuAtStart = new Map<number, number>();
+  private machineAtStart = machineCpuSeconds();
+  private peaks = new Map<number, number>();
+  private peakSum = 0;
+
+  constructor(private readonly watched: Watched[], private readonly everyMs = 100) {}
+
+  start(): this {
+    this.started = performance.now();
+    this.machineAtStart = machineCpuSeconds();
+    for (const w of this.watched) this.cpuAtStart.set(w.pid, processCpuSeconds(w.pid));
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.everyMs);
+    return this;
+  }
+
+  private sample(): void {
+    let sum = 0;
+    for (const w of this.watched) {
+      const { rss } = processMemory(w.pid);
+      if (Number.isNaN(rss)) continue;
+      this.peaks.set(w.pid, Math.max(this.peaks.get(w.pid) ?? 0, rss));
+      if (w.worker) sum += rss;
+    }
+    this.peakSum = Math.max(this.peakSum, sum);
+  }
+
+  stop(): Usage {
+    clearInterval(this.timer);
+    this.sample();
+    const seconds = (performance.now() - this.started) / 1000;
+    const machine = machineCpuSeconds();
+    const processes = this.watched.map((w) => ({
+      label: w.label,
+      pid: w.pid,
+      worker: w.worker,
+      cpuSeconds: processCpuSeconds(w.pid) - (this.cpuAtStart.get(w.pid) ?? NaN),
+      peakRss: this.peaks.get(w.pid) ?? NaN,
+    }));
+    const workerPeaks = processes.filter((p) => p.worker).map((p) => p.peakRss);
+    const busy = machine.busy - this.machineAtStart.busy;
+    const total = machine.total - this.machineAtStart.total;
+    const watchedBusy = processes.reduce((sum, p) => sum + (Number.isNaN(p.cpuSeconds) ? 0 : p.cpuSeconds), 0);
+    return {
+      seconds,
+      machineCpu: busy / total,
+      otherCpu: Math.max(0, busy - watchedBusy) / total,
+      ioWait: (machine.ioWait - this.machineAtStart.ioWait) / total,
+      cores: os.cpus().length,
+      processes,
+      peakWorkerRss: this.peakSum,
+      peakWorkerProcessRss: workerPeaks.length ? Math.max(...workerPeaks) : NaN,
+    };
+  }
+}

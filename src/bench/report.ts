@@ -1,0 +1,296 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import sharp from 'sharp';
+import type { ModeResult } from './results';
+
+/** Tables for the terminal and BENCHMARKS.md, target verdicts, and a description of the machine. */
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  sharp: string;
+  libvips: string;
+  temporalCli: string;
+}
+
+export function describeMachine(cli?: string): Machine {
+  const cliVersion = cli ? spawnSync(cli, ['--version'], { encoding: 'utf8' }).stdout?.trim() : undefined;
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    sharp: sharp.versions.sharp ?? '?',
+    libvips: sharp.versions.vips,
+    temporalCli: cliVersion || 'unknown',
+  };
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** Activity retries during measured runs: they cost time, so a run with retries is not a clean measurement. */
+export function retryNote(modes: ModeResult[]): string | undefined {
+  const late = (m: ModeResult) => (m.maxResultDelayMs ?? 0) > 1000;
+  const troubled = modes.filter((m) => m.retries?.length || m.incidents?.length || late(m));
+  if (troubled.length === 0) return undefined;
+  const describe = (m: ModeResult) =>
+    [
+      m.retries.length ? `${m.retries.length} retries (${m.retries[0]})` : '',
+      m.incidents.length ? `${m.incidents.length} task timeouts or failures (${[...new Set(m.incidents)].join(', ')})` : '',
+      late(m) ? `a result reached the client ${f(m.maxResultDelayMs! / 1000, 1)} s after its run had closed` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  return `Retries and incidents: ${troubled.map((m) => `${m.label}: ${describe(m)}`).join('; ')}.`;
+}
+
+/** Whether every mode made the same output (the same blob key: content-addressed) from each photo, every time. */
+export function checkOutputs(modes: ModeResult[]): { identical: boolean; text: string } {
+  const withOutputs = modes.filter((m) => m.unit === 'photos/s' && Object.keys(m.outputs ?? {}).length > 0);
+  const photos = [...new Set(withOutputs.flatMap((m) => Object.keys(m.outputs)))];
+  const differing = photos.filter((p) => new Set(withOutputs.flatMap((m) => m.outputs[p] ?? [])).size > 1);
+  const names = withOutputs.map((m) => m.label).join(', ');
+  if (withOutputs.length === 0) return { identical: true, text: 'Outputs: no mode produced photos.' };
+  return differing.length === 0
+    ? { identical: true, text: `Outputs: byte-identical for all ${photos.length} photos across ${names}, every run.` }
+    : { identical: false, text: `Outputs DIFFER for ${differing.length} of ${photos.length} photos (${differing.slice(0, 3).join(', ')}) across ${names}.` };
+}
+
+export interface BenchReport {
+  date: string;
+  quick: boolean;
+  machine: Machine;
+  workload: string;
+  photos: { source: string; count: number; megapixels: string };
+  settings: Record<string, string>;
+  modes: ModeResult[];
+  targets: Target[];
+}
+
+const MB = 2 ** 20;
+const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+
+/** The issue's targets, judged on this run's numbers. */
+export function judge(modes: ModeResult[]): Target[] {
+  const by = (id: string) => modes.find((m) => m.id === id);
+  const monolith = by('monolith');
+  const targets: Target[] = [];
+  for (const id of ['nano', 'fused', 'nano-single'] as const) {
+    const mode = by(id);
+    if (!mode || !monolith) continue;
+    targets.push({
+      name: `${mode.label}: throughput vs monolith`,
+      goal: '≥ 0.90×',
+      measured: `${f(mode.ratio, 2)}× (${f(mode.throughput, 2)} vs ${f(monolith.throughput, 2)} photos/s)`,
+      met: mode.ratio! >= 0.9,
+    });
+  }
+  for (const id of ['nano', 'fused', 'nano-single'] as const) {
+    const mode = by(id);
+    if (!mode?.hops?.count) continue;
+    const idle = mode.idleHops?.count ? `, ${f(mode.idleHops.p50, 1)} ms one at a time` : '';
+    targets.push({
+      name: `${mode.label}: p50 per-hop overhead`,
+      goal: '≤ 15 ms',
+      measured: `${f(mode.hops.p50, 1)} ms at ${mode.inFlight} in flight${idle}`,
+      met: mode.hops.p50 <= 15,
+    });
+  }
+  for (const id of ['nano', 'fused', 'nano-single'] as const) {
+    const mode = by(id);
+    if (!mode) continue;
+    targets.push({
+      name: `${mode.label}: worker peak RSS, ${mode.inFlight} in flight`,
+      goal: '≤ 600 MB',
+      measured: `${f(mode.usage.peakWorkerRss / MB)} MB all worker processes together (largest one ${f(mode.usage.peakWorkerProcessRss / MB)} MB)`,
+      met: mode.usage.peakWorkerRss <= 600 * MB,
+    });
+  }
+  for (const id of ['ceiling', 'ceiling-plain'] as const) {
+    const ceiling = by(id);
+    if (!ceiling) continue;
+    targets.push({
+      name: `${ceiling.label}, no-op services`,
+      goal: '≥ 20 pipelines/s',
+      measured: `${f(ceiling.throughput, 1)} pipelines/s`,
+      met: ceiling.throughput >= 20,
+    });
+  }
+  return targets;
+}
+
+function table(head: string[], rows: string[][], align: ('l' | 'r')[]): { text: string; markdown: string } {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const pad = (cell: string, i: number) => (align[i] === 'r' ? cell.padStart(widths[i]) : cell.padEnd(widths[i]));
+  const text = [head, ...rows].map((r) => r.map(pad).join('  ')).join('\n');
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  const markdown = [line(head), line(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(line)].join('\n');
+  return { text, markdown };
+}
+
+export function mainTable(modes: ModeResult[]) {
+  const head = ['mode', 'throughput', 'rounds', '× monolith', 'p50 ms', 'p95 ms', 'hop p50/p95 ms', 'hop p50 idle', 'CPU', 'worker RSS peak'];
+  const rows = modes.map((m) => [
+    m.label,
+    `${f(m.throughput, 2)} ${m.unit}`,
+    m.roundThroughputs.length > 1 ? m.roundThroughputs.map((t) => f(t, 2)).join(' / ') : '',
+    m.ratio === undefined ? '' : `${f(m.ratio, 2)}×`,
+    f(m.latency.p50),
+    f(m.latency.p95),
+    m.hops?.count ? `${f(m.hops.p50, 1)} / ${f(m.hops.p95, 1)}` : '–',
+    m.idleHops?.count ? f(m.idleHops.p50, 1) : '–',
+    `${f(m.usage.machineCpu * 100)}%${m.usage.otherCpu >= 0.05 ? ` (${f(m.usage.otherCpu * 100)}% other)` : ''}`,
+    `${f(m.usage.peakWorkerRss / MB)} MB${m.usage.processes.filter((p) => p.worker).length > 1 ? ` (max ${f(m.usage.peakWorkerProcessRss / MB)})` : ''}`,
+  ]);
+  return table(head, rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']);
+}
+
+export function hopTable(modes: ModeResult[]) {
+  const head = ['mode', 'hops', 'total p50', '→ workflow task', 'workflow task', '→ next activity', 'start → 1st activity'];
+  const rows = modes
+    .filter((m) => m.hops?.count)
+    .map((m) => [
+      m.label,
+      String(m.hops!.count),
+      f(m.hops!.p50, 1),
+      f(m.hops!.toWorkflowTaskP50, 1),
+      f(m.hops!.workflowTaskP50, 1),
+      f(m.hops!.toActivityP50, 1),
+      f(m.firstDispatchP50, 1),
+    ]);
+  return table(head, rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']);
+}
+
+export function processTable(modes: ModeResult[]) {
+  const labels = [...new Set(modes.flatMap((m) => m.usage.processes.map((p) => p.label)))];
+  const head = ['mode', ...labels, 'total CPU'];
+  const rows = modes.map((m) => [
+    m.label,
+    ...labels.map((l) => {
+      const p = m.usage.processes.find((x) => x.label === l);
+      return p ? `${f(m.cpuMsPerJob[l])} ms, ${f(p.peakRss / MB)} MB` : '';
+    }),
+    `${f(Object.values(m.cpuMsPerJob).reduce((a, b) => a + b, 0))} ms`,
+  ]);
+  return table(head, rows, ['l', ...labels.map(() => 'r' as const), 'r']);
+}
+
+export function targetTable(targets: Target[]) {
+  return table(
+    ['target', 'goal', 'measured', 'met'],
+    targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? '?' : t.met ? 'yes' : 'NO']),
+    ['l', 'l', 'l', 'l'],
+  );
+}
+
+/** A warning when other programs used the CPU during measured runs: their numbers are then not comparable. */
+export function noiseWarning(modes: ModeResult[]): string | undefined {
+  const noisy = modes.filter((m) => m.usage.otherCpu >= 0.1 || m.usage.ioWait >= 0.1);
+  if (noisy.length === 0) return undefined;
+  const why = (m: ModeResult) =>
+    [m.usage.otherCpu >= 0.1 ? `other programs used ${f(m.usage.otherCpu * 100)}% of all cores` : '', m.usage.ioWait >= 0.1 ? `${f(m.usage.ioWait * 100)}% waiting for the disk` : '']
+      .filter(Boolean)
+      .join(', ');
+  return (
+    `Warning: ${noisy.map((m) => `${m.label}: ${why(m)}`).join('; ')}. ` +
+    'Those numbers and their ratios are not reliable; run the benchmark on an otherwise idle machine.'
+  );
+}
+
+export function printable(report: BenchReport): string {
+  const warning = noiseWarning(report.modes);
+  return [
+    `\nnano-photos benchmark, ${report.date}${report.quick ? ' (quick: too few runs for stable numbers)' : ''}`,
+    `machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB; Node ${report.machine.node}, sharp ${report.machine.sharp} (libvips ${report.machine.libvips})`,
+    `workload: ${report.workload}; photos: ${report.photos.source} (${report.photos.megapixels})`,
+    '',
+    mainTable(report.modes).text,
+    '',
+    'Per-hop orchestration overhead, medians in ms (from event histories):',
+    hopTable(report.modes).text,
+    '',
+    'By process: CPU ms per photo (pipeline), peak RSS:',
+    processTable(report.modes).text,
+    '',
+    'Targets:',
+    targetTable(report.targets).text,
+    '',
+    checkOutputs(report.modes).text,
+    retryNote(report.modes) ?? 'Retries and task timeouts: none.',
+    '',
+    ...(warning ? [warning, ''] : []),
+  ].join('\n');
+}
+
+const NOTES_START = '<!-- notes:start -->';
+const NOTES_END = '<!-- notes:end -->';
+
+/** BENCHMARKS.md: the measured tables, regenerated each run; the hand-written notes between the markers are kept. */
+export function markdown(report: BenchReport, previousFile: string): string {
+  const previous = existsSync(previousFile) ? readFileSync(previousFile, 'utf8') : '';
+  const start = previous.indexOf(NOTES_START);
+  const end = previous.indexOf(NOTES_END);
+  const notes = start >= 0 && end > start ? previous.slice(start, end + NOTES_END.length) : `${NOTES_START}\n${NOTES_END}`;
+  const m = report.machine;
+  const settings = Object.entries(report.settings).map(([k, v]) => `- ${k}: ${v}`);
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\` on ${report.date}${report.quick ? ' (--quick: too few runs for stable numbers)' : ''}. ` +
+      'All modes ran in one run on the same machine; the monolith, nano and fused modes took turns in rounds, so ' +
+      'their ratios compare like with like. The tables are rewritten by every full run; the notes at the end are not.',
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores; ${m.memoryGiB} GiB RAM; ${m.kernel}`,
+    `- Node ${m.node}; sharp ${m.sharp} (libvips ${m.libvips}); Temporal CLI: ${m.temporalCli}`,
+    '',
+    '## Workload',
+    '',
+    `- ${report.workload}`,
+    `- Photos: ${report.photos.source}; ${report.photos.count} distinct files (${report.photos.megapixels})`,
+    ...settings,
+    '',
+    '## Results',
+    '',
+    mainTable(report.modes).markdown,
+    '',
+    ...(noiseWarning(report.modes) ? [`> ${noiseWarning(report.modes)}`, ''] : []),
+    "- **throughput**: runs per second from the first start to the last result of a round; with rounds, the median " +
+      "round (each round's in **rounds**). **p50/p95**: each photo from the start request to its result. **hop**: one " +
+      "activity's completion to the next one's start, from the event history; **hop p50 idle**: the same with one run " +
+      'in flight. **CPU**: busy share of all cores during the measured runs (in brackets: the share other programs ' +
+      "used, when 5 % or more). **worker RSS peak**: the highest sum of the worker processes' resident memory (sampled " +
+      'every 100 ms); in brackets the largest single process.',
+    '',
+    ...report.modes.map((mode) => `- ${mode.label}: ${mode.description}; ${mode.jobs} runs, ${mode.inFlight} in flight${mode.rounds > 1 ? `, in ${mode.rounds} rounds interleaved with the other modes' rounds` : ''}.`),
+    '',
+    checkOutputs(report.modes).text,
+    retryNote(report.modes) ?? 'Retries and task timeouts: none (no activity needed a second attempt, no task timed out).',
+    '',
+    '### Where a hop goes (medians, ms)',
+    '',
+    hopTable(report.modes).markdown,
+    '',
+    '### By process: CPU per photo (or pipeline), peak RSS',
+    '',
+    processTable(report.modes).markdown,
+    '',
+    '## Targets',
+    '',
+    targetTable(report.targets).markdown,
+    '',
+    notes,
+    '',
+  ].join('\n');
+}
