@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { writeAtomic } from '../src/atomic-write';
+import { PARTIAL_SUFFIX, writeAtomic } from '../src/atomic-write';
 import { type BlobStore, checkKey, sha256 } from '../src/blob-store';
 import { type GalleryEntry, renderGalleryPage } from './gallery-page';
 import { invalidInput } from './params';
@@ -121,6 +121,12 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
     throw new Error(`gallery ${dir}: index.html kept changing under concurrent publishes; will retry`);
   }
 
+  /** A worker killed mid-write leaves `<entry file>.<random>.partial` behind; the retry sweeps this entry's away. */
+  async function sweepPartials(name: string): Promise<void> {
+    const stale = (await readdir(dir)).filter((f) => f.startsWith(`${name}.`) && f.endsWith(PARTIAL_SUFFIX));
+    await Promise.all(stale.map((f) => removed(path.join(dir, f))));
+  }
+
   let rebuilding: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   /**
@@ -149,6 +155,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
       const file = `${name}.${EXTENSIONS[format]}`;
       const location = path.join(dir, file);
       await mkdir(dir, { recursive: true });
+      await sweepPartials(name);
 
       const previous = await readEntry(sidecarOf(name));
       const digest = sha256(data);
@@ -187,6 +194,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
     async unpublishGallery(input: { idempotencyKey: string }): Promise<boolean> {
       const name = entryName('unpublishGallery', input?.idempotencyKey);
       await mkdir(dir, { recursive: true });
+      await sweepPartials(name);
       const previous = await readEntry(sidecarOf(name));
       // Sidecar first, so the entry leaves the page even if a crash interrupts; then any image under this name,
       // including one whose publish crashed before its sidecar was written.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -75,6 +75,20 @@ describe('gallery', () => {
     assert.ok(!html.includes('<script>alert'));
     assert.ok(html.includes(`src="${path.basename(receipt.location)}"`));
     assert.ok(html.includes('32×24 jpeg') && html.includes('grayscale'));
+  });
+
+  test('a retry after a crash mid-write sweeps away the half-written files of its own entry only', async () => {
+    const { galleryDir, gallery } = newGallery();
+    const first = await run(gallery.shareGallery, share());
+    const name = path.basename(first.location, '.jpg');
+    // What a worker killed inside writeAtomic leaves behind, for this entry and for another one.
+    await writeFile(path.join(galleryDir, `${name}.jpg.0123456789ab.partial`), 'half');
+    await writeFile(path.join(galleryDir, `${name}.json.ba9876543210.partial`), 'half');
+    await writeFile(path.join(galleryDir, 'someone-else_gallery-00000000.jpg.0123456789ab.partial'), 'half');
+    await run(gallery.shareGallery, share());
+    assert.deepEqual((await readdir(galleryDir)).filter((f) => f.endsWith('.partial')), [
+      'someone-else_gallery-00000000.jpg.0123456789ab.partial',
+    ]);
   });
 
   test('republishing the same key is a duplicate and changes nothing', async () => {

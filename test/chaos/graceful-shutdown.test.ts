@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { startPhotoRun } from '../../src/photo-runs';
 import { jpeg } from '../support/images';
-import { activityRecords, connectTestClient, Processes, waitForRunning } from '../support/processes';
+import { activityRecords, Processes, waitForRunning } from '../support/processes';
 
 /** Long enough that SIGTERM surely lands mid-filter, well inside the worker's 30 s grace time. */
 const FILTER_DELAY_MS = 3_000;
@@ -16,14 +16,11 @@ describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () =
   const world = new Processes();
   let address: string;
   let client: Client;
-  let closeClient: () => Promise<void>;
 
   before(async () => {
-    ({ address } = await world.startServer());
-    ({ client, close: closeClient } = await connectTestClient(address));
+    ({ address, client } = await world.start());
   });
   after(async () => {
-    await closeClient?.();
     await world.cleanup();
   });
 

@@ -8,7 +8,7 @@ import { FileBlobStore, sha256 } from '../../src/blob-store';
 import { startPhotoRun } from '../../src/photo-runs';
 import type { GalleryEntry } from '../../activities/gallery-page';
 import { png } from '../support/images';
-import { activityRecords, connectTestClient, Processes, waitFor } from '../support/processes';
+import { activityRecords, Processes, waitFor } from '../support/processes';
 
 const RUNS = 200;
 const WORKER_PROCESSES = 2;
@@ -17,14 +17,11 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
   const world = new Processes();
   let address: string;
   let client: Client;
-  let closeClient: () => Promise<void>;
 
   before(async () => {
-    ({ address } = await world.startServer());
-    ({ client, close: closeClient } = await connectTestClient(address));
+    ({ address, client } = await world.start());
   });
   after(async () => {
-    await closeClient?.();
     await world.cleanup();
   });
 

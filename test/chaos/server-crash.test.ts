@@ -8,7 +8,7 @@ import type { DevServer } from '../../src/dev-server';
 import { FileBlobStore } from '../../src/blob-store';
 import { startPhotoRun } from '../../src/photo-runs';
 import { jpeg } from '../support/images';
-import { activityRecords, connectTestClient, Processes, waitFor, waitForRunning } from '../support/processes';
+import { activityRecords, Processes, waitFor, waitForRunning } from '../support/processes';
 
 const ALL = ['workflow', 'upload', 'filter', 'share'] as const;
 const FILTER_DELAY_MS = 3_000;
@@ -17,14 +17,11 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
   const world = new Processes();
   let server: DevServer;
   let client: Client;
-  let closeClient: () => Promise<void>;
 
   before(async () => {
-    server = await world.startServer();
-    ({ client, close: closeClient } = await connectTestClient(server.address));
+    ({ server, client } = await world.start());
   });
   after(async () => {
-    await closeClient?.();
     await world.cleanup();
   });
 

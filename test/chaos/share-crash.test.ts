@@ -7,7 +7,7 @@ import { temporal } from '@temporalio/proto';
 import { startPhotoRun } from '../../src/photo-runs';
 import type { GalleryEntry } from '../../activities/gallery-page';
 import { jpeg } from '../support/images';
-import { activityRecords, connectTestClient, Processes, waitFor, type WorkerProcess } from '../support/processes';
+import { activityRecords, Processes, waitFor, type WorkerProcess } from '../support/processes';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'share-crash-secret';
@@ -16,14 +16,12 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
   const world = new Processes();
   let address: string;
   let client: Client;
-  let closeClient: () => Promise<void>;
   let receiver: WebhookReceiver;
   /** Set by the test: the receiver kills this process when the run's first post arrives. */
   let victim: { key: string; worker: WorkerProcess; killed?: boolean } | undefined;
 
   before(async () => {
-    ({ address } = await world.startServer());
-    ({ client, close: closeClient } = await connectTestClient(address));
+    ({ address, client } = await world.start());
     receiver = await startWebhookReceiver({
       secret: SECRET,
       // The post has arrived and is recorded; the share worker dies before it can hear the answer.
@@ -37,7 +35,6 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
   });
   after(async () => {
     await receiver?.close();
-    await closeClient?.();
     await world.cleanup();
   });
 

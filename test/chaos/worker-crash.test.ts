@@ -9,7 +9,7 @@ import { startPhotoRun } from '../../src/photo-runs';
 import type { FilterStep } from '../../activities/types';
 import type { ProcessPhotoInput } from '../../workflows/types';
 import { jpeg } from '../support/images';
-import { activityRecords, connectTestClient, Processes, timestampMs, waitForRunning } from '../support/processes';
+import { activityRecords, Processes, timestampMs, waitForRunning } from '../support/processes';
 
 const ALL = ['workflow', 'upload', 'filter', 'share'] as const;
 const FILTERS: FilterStep[] = [
@@ -27,18 +27,15 @@ describe('a worker process killed mid-filter', { timeout: 5 * 60_000 }, () => {
   const world = new Processes();
   let address: string;
   let client: Client;
-  let closeClient: () => Promise<void>;
   let input: ProcessPhotoInput;
 
   before(async () => {
-    ({ address } = await world.startServer());
-    ({ client, close: closeClient } = await connectTestClient(address));
+    ({ address, client } = await world.start());
     const photo = path.join(world.dir, 'photo.jpg');
     writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
     input = { source: { path: photo }, filters: FILTERS };
   });
   after(async () => {
-    await closeClient?.();
     await world.cleanup();
   });
 

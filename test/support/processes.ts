@@ -99,6 +99,15 @@ export class Processes {
   readonly workers: WorkerProcess[] = [];
   private servers: DevServer[] = [];
   private port?: number;
+  private closeClient?: () => Promise<void>;
+
+  /** A test file's dev server and a client on it; `cleanup` stops both. */
+  async start(): Promise<{ server: DevServer; address: string; client: Client }> {
+    const server = await this.startServer();
+    const { client, close } = await connectTestClient(server.address);
+    this.closeClient = close;
+    return { server, address: server.address, client };
+  }
 
   /** What a worker process started with `dataDir: this.dataDir` uses (blob store, gallery folder). */
   config(): PhotoConfig {
@@ -184,6 +193,7 @@ export class Processes {
 
   /** Kills every process this object started that still runs, by process id, and removes the temp folder. */
   async cleanup(): Promise<void> {
+    await this.closeClient?.();
     await Promise.all(this.workers.map((w) => w.kill('SIGKILL')));
     await Promise.all(this.servers.map((s) => s.stop('SIGKILL')));
     rmSync(this.dir, { recursive: true, force: true });
