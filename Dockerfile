@@ -13,7 +13,7 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_AUDIT=false
 
 # Dependencies first, so code changes reuse this layer. Dev dependencies are included on purpose: the worker runs
-# TypeScript through tsx (`npm run worker` is `tsx src/worker.ts`). sharp and the Temporal core bridge ship prebuilt
+# TypeScript through tsx (`npm run worker` is `tsx src/bin/worker.ts`). sharp and the Temporal core bridge ship prebuilt
 # binaries for linux x64/arm64 (glibc), which this Debian-based image uses.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --include=dev

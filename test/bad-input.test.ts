@@ -9,14 +9,14 @@ import { ActivityFailure, ApplicationFailure, decodeRetryState, RetryState } fro
 import type { temporal } from '@temporalio/proto';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
-import { createFilterActivities } from '../activities/filter-activities';
-import { createShareActivities } from '../activities/share-activities';
-import type { ImageRef } from '../activities/types';
-import { FileBlobStore } from '../src/blob-store';
-import { loadConfig, type PhotoConfig } from '../src/config';
+import { createFilterActivities } from '../activities/filters/activities';
+import { createShareActivities } from '../activities/share/activities';
+import type { ImageRef } from '../src/common/types';
+import { FileBlobStore } from '../src/lib/blob-store';
+import { loadConfig, type PhotoConfig } from '../src/lib/config';
 import { processPhoto } from '../workflows/process-photo';
-import { TASK_QUEUES } from '../workflows/task-queues';
-import type { ProcessPhotoInput, ProcessPhotoResult } from '../workflows/types';
+import { TASK_QUEUES } from '../src/common/task-queues';
+import type { ProcessPhotoInput, ProcessPhotoResult } from '../src/common/workflow-io';
 import {
   animated,
   cmykJpeg,
@@ -84,7 +84,11 @@ function quadrants(width: number, height: number, [tl, tr, bl, br]: RGB[]): shar
 }
 
 async function rgbPixels(file: Buffer | string) {
-  const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(file)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const at = (x: number, y: number): RGB => {
     const i = (y * info.width + x) * info.channels;
     return [data[i], data[i + 1], data[i + 2]];
@@ -183,12 +187,20 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
 
     const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     if (expected.activity === 'none') {
-      assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'the workflow rejected it before any service ran');
+      assert.ok(
+        !events.some((e) => e.activityTaskScheduledEventAttributes),
+        'the workflow rejected it before any service ran',
+      );
     } else {
       const started = startedActivities(events);
-      assert.deepEqual(started.filter((s) => s.activity === expected.activity), [{ activity: expected.activity, attempt: 1 }]);
+      assert.deepEqual(
+        started.filter((s) => s.activity === expected.activity),
+        [{ activity: expected.activity, attempt: 1 }],
+      );
       assert.deepEqual(started.at(-1), { activity: expected.activity, attempt: 1 }, 'nothing ran after the failure');
-      const failures = events.filter((e) => e.activityTaskFailedEventAttributes).map((e) => e.activityTaskFailedEventAttributes!);
+      const failures = events
+        .filter((e) => e.activityTaskFailedEventAttributes)
+        .map((e) => e.activityTaskFailedEventAttributes!);
       assert.equal(failures.length, 1, 'one failed activity task');
       assert.equal(failures[0].failure?.applicationFailureInfo?.type, 'InvalidInput');
       assert.equal(failures[0].failure?.applicationFailureInfo?.nonRetryable, true);
@@ -204,7 +216,10 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   }
 
   it('a zero-byte file', async () => {
-    await rejects({ source: { path: write('empty.jpg', Buffer.alloc(0)) } }, { activity: 'upload', message: /the file is empty \(0 bytes\)/ });
+    await rejects(
+      { source: { path: write('empty.jpg', Buffer.alloc(0)) } },
+      { activity: 'upload', message: /the file is empty \(0 bytes\)/ },
+    );
   });
 
   it('a text file named .jpg', async () => {
@@ -226,7 +241,10 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     assert.ok(bomb.length < 1024, `the bomb is ${bomb.length} bytes`);
     await rejects(
       { source: { path: write('bomb.png', bomb) }, filters: [{ filter: 'grayscale' }] },
-      { activity: 'upload', message: /expected an image of at most 100000000 pixels \(maxPixels\); its header claims more/ },
+      {
+        activity: 'upload',
+        message: /expected an image of at most 100000000 pixels \(maxPixels\); its header claims more/,
+      },
     );
   });
 
@@ -241,7 +259,11 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   it('an SVG that references a URL, which is never fetched', async () => {
     const before = files.requests.length;
     await rejects(
-      { source: { path: write('remote.svg', svg(`<image xlink:href="${files.base}/photo.jpg" width="64" height="48"/>`)) } },
+      {
+        source: {
+          path: write('remote.svg', svg(`<image xlink:href="${files.base}/photo.jpg" width="64" height="48"/>`)),
+        },
+      },
       { activity: 'upload', message: /unsafe SVG: found href="http:\/\/127\.0\.0\.1:\d+\/photo\.jpg"/ },
     );
     assert.equal(files.requests.length, before, 'nothing asked the server for the referenced image');
@@ -257,10 +279,16 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   it('out-of-range parameters', async () => {
     await rejects(
       { source: { path: photo }, filters: [{ filter: 'resize', params: { width: 0 } }] },
-      { activity: 'none', message: /resize: expected width to be an integer between 1 and 16384, received 0 \(number\)/ },
+      {
+        activity: 'none',
+        message: /resize: expected width to be an integer between 1 and 16384, received 0 \(number\)/,
+      },
     );
     await rejects(
-      { source: { path: photo }, filters: [{ filter: 'sepia' }, { filter: 'output', params: { format: 'jpeg', quality: 101 } }] },
+      {
+        source: { path: photo },
+        filters: [{ filter: 'sepia' }, { filter: 'output', params: { format: 'jpeg', quality: 101 } }],
+      },
       { activity: 'none', message: /output: expected quality to be an integer between 1 and 100, received 101/ },
     );
   });
@@ -268,7 +296,10 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   it('a source path with ".." segments, even one that leads back to a real photo', async () => {
     const sneaky = `${world.dir}/../${path.basename(world.dir)}/photo.jpg`;
     assert.ok(existsSync(sneaky), 'the path does name a readable photo');
-    await rejects({ source: { path: sneaky } }, { activity: 'upload', message: /expected path to contain no '\.\.' segments/ });
+    await rejects(
+      { source: { path: sneaky } },
+      { activity: 'upload', message: /expected path to contain no '\.\.' segments/ },
+    );
   });
 
   it('a crafted workflow ID is refused before any service runs, so its keys never name a file or a header', async () => {
@@ -283,15 +314,30 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     );
     // Where a key used as a path would have led: the data folder and the folder above it.
     for (const dir of [path.resolve(world.config.galleryDir, '..'), path.resolve(world.config.galleryDir, '../..')]) {
-      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('escaped')), [], `nothing written to ${dir}`);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.includes('escaped')),
+        [],
+        `nothing written to ${dir}`,
+      );
     }
-    assert.deepEqual(galleryFiles().filter((f) => f !== 'index.html'), []);
+    assert.deepEqual(
+      galleryFiles().filter((f) => f !== 'index.html'),
+      [],
+    );
   });
 
   it('a crafted image key, handed straight to the filter and gallery services', async () => {
     // The workflow only passes keys the upload service made; a hand-made activity input is checked all the same.
     const store = new FileBlobStore(world.config.blobDir);
-    const crafted: ImageRef = { key: '../../../../etc/passwd', format: 'png', width: 8, height: 8, channels: 3, bytes: 1, sha256: 'x' };
+    const crafted: ImageRef = {
+      key: '../../../../etc/passwd',
+      format: 'png',
+      width: 8,
+      height: 8,
+      channels: 3,
+      bytes: 1,
+      sha256: 'x',
+    };
     const activityEnv = new MockActivityEnvironment();
     const invalid = (pattern: RegExp) => (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure && err.type === 'InvalidInput' && err.nonRetryable, `got ${err}`);
@@ -299,7 +345,10 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
       return true;
     };
     const { sepia } = createFilterActivities({ store });
-    await assert.rejects(activityEnv.run(sepia, { image: crafted }), invalid(/image\.key: blob key must look like <sha256>\.<ext>/));
+    await assert.rejects(
+      activityEnv.run(sepia, { image: crafted }),
+      invalid(/image\.key: blob key must look like <sha256>\.<ext>/),
+    );
     const { shareGallery } = createShareActivities({ store, galleryDir: world.config.galleryDir });
     await assert.rejects(
       activityEnv.run(shareGallery, { image: crafted, idempotencyKey: 'crafted:gallery', title: 'x', filters: [] }),
@@ -312,7 +361,10 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     const port = await closedPort();
     await rejects(
       { source: { url: `http://127.0.0.1:${port}/photo.jpg` } },
-      { activity: 'upload', message: new RegExp(`http://127\\.0\\.0\\.1:${port}/photo\\.jpg is unreachable \\(ECONNREFUSED\\)`) },
+      {
+        activity: 'upload',
+        message: new RegExp(`http://127\\.0\\.0\\.1:${port}/photo\\.jpg is unreachable \\(ECONNREFUSED\\)`),
+      },
     );
   });
 
@@ -325,12 +377,19 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   });
 
   it('a file over NANO_PHOTOS_MAX_UPLOAD_BYTES', async () => {
-    const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: world.dir, NANO_PHOTOS_MAX_UPLOAD_BYTES: '4096' }), webhook: world.config.webhook };
+    const config = {
+      ...loadConfig({ NANO_PHOTOS_DATA_DIR: world.dir, NANO_PHOTOS_MAX_UPLOAD_BYTES: '4096' }),
+      webhook: world.config.webhook,
+    };
     const size = readFileSync(photo).length;
     assert.ok(size > 4096, `the photo is ${size} bytes`);
     await rejects(
       { source: { path: photo } },
-      { activity: 'upload', config, message: new RegExp(`expected a file of at most 4096 bytes \\(maxBytes\\), received ${size} bytes`) },
+      {
+        activity: 'upload',
+        config,
+        message: new RegExp(`expected a file of at most 4096 bytes \\(maxBytes\\), received ${size} bytes`),
+      },
     );
     // The same limit holds for downloads.
     await rejects(
@@ -341,7 +400,11 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
 
   it('leaves the workers healthy: a good run succeeds afterwards, shares, and records its output in the memo', async () => {
     const postsBefore = receiver.posts.length;
-    const { workflowId, result } = start({ source: { path: photo }, filters: [{ filter: 'sepia' }], share: ['gallery', 'webhook'] });
+    const { workflowId, result } = start({
+      source: { path: photo },
+      filters: [{ filter: 'sepia' }],
+      share: ['gallery', 'webhook'],
+    });
     const done = await result;
     assert.equal(done.output.format, 'jpeg');
     assert.equal(galleryImages().length, 1);
@@ -371,7 +434,12 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
   });
 
   /** Uploads `data` as `name`, runs the filters, shares to the gallery; returns the result and the published file. */
-  async function publish(name: string, data: Buffer, filters: ProcessPhotoInput['filters'] = [], extra: Partial<ProcessPhotoInput> = {}) {
+  async function publish(
+    name: string,
+    data: Buffer,
+    filters: ProcessPhotoInput['filters'] = [],
+    extra: Partial<ProcessPhotoInput> = {},
+  ) {
     const file = path.join(world.dir, name);
     writeFileSync(file, data);
     const result: ProcessPhotoResult = await withWorkers(env, world.config, () =>
@@ -385,14 +453,24 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
     assert.ok(gallery, 'shared to the gallery');
     assert.equal(path.dirname(gallery.location), world.config.galleryDir);
     const published = readFileSync(gallery.location);
-    assert.equal((await sharp(published).metadata()).format, result.output.format, 'the gallery file is the encoded output');
+    assert.equal(
+      (await sharp(published).metadata()).format,
+      result.output.format,
+      'the gallery file is the encoded output',
+    );
     return { result, published };
   }
 
   it('an EXIF-rotated JPEG comes out upright', async () => {
-    const red: RGB = [255, 0, 0], green: RGB = [0, 255, 0], blue: RGB = [0, 0, 255], white: RGB = [255, 255, 255];
+    const red: RGB = [255, 0, 0],
+      green: RGB = [0, 255, 0],
+      blue: RGB = [0, 0, 255],
+      white: RGB = [255, 255, 255];
     // Stored 64 x 48 with orientation 6: shown turned 90 degrees clockwise, 48 x 64.
-    const stored = await quadrants(64, 48, [red, green, blue, white]).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    const stored = await quadrants(64, 48, [red, green, blue, white])
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const { result, published } = await publish('rotated.jpg', stored, [
       { filter: 'resize', params: { width: 24 } },
       { filter: 'output', params: { format: 'png' } },
@@ -410,7 +488,10 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
   });
 
   it('a CMYK JPEG comes out as sRGB with its colour', async () => {
-    const cmyk = await solid({ width: 64, height: 48 }, '#336699').toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    const cmyk = await solid({ width: 64, height: 48 }, '#336699')
+      .toColourspace('cmyk')
+      .jpeg({ quality: 95 })
+      .toBuffer();
     assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
     assert.equal((await sharp(await cmykJpeg()).metadata()).space, 'cmyk');
     const { result, published } = await publish('print.jpg', cmyk, [{ filter: 'resize', params: { width: 32 } }]);
@@ -437,7 +518,10 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
     const input = await pngWithAlpha();
     const alphaOf = (image: Buffer) => sharp(image).extractChannel(3).raw().toBuffer();
     const inputAlpha = await alphaOf(input);
-    assert.ok(inputAlpha.some((a) => a < 255), 'the input is partly transparent');
+    assert.ok(
+      inputAlpha.some((a) => a < 255),
+      'the input is partly transparent',
+    );
     const { result, published } = await publish('alpha.png', input, [{ filter: 'sepia' }]);
     assert.equal(result.output.format, 'png');
     assert.equal(result.output.channels, 4);
@@ -462,13 +546,20 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
     it(`an animated ${format.toUpperCase()} uses its first frame`, async () => {
       const input = await animated(format, 3, { width: 64, height: 48 });
       assert.equal((await sharp(input).metadata()).pages, 3);
-      const { result, published } = await publish(`animated.${format}`, input, [{ filter: 'resize', params: { width: 32 } }]);
+      const { result, published } = await publish(`animated.${format}`, input, [
+        { filter: 'resize', params: { width: 32 } },
+      ]);
       assert.deepEqual([result.original.width, result.original.height], [64, 48], 'one frame, not the strip of three');
       const meta = await sharp(published, { animated: true }).metadata();
       assert.equal(meta.pages ?? 1, 1, 'a single frame');
       assert.deepEqual([meta.width, meta.height], [32, 24]);
       const { at } = await rgbPixels(published);
-      for (const [x, y] of [[1, 1], [16, 12], [30, 22]]) assertColour(at(x, y), [255, 0, 0], 24, `pixel ${x},${y} is the first frame's red`);
+      for (const [x, y] of [
+        [1, 1],
+        [16, 12],
+        [30, 22],
+      ])
+        assertColour(at(x, y), [255, 0, 0], 24, `pixel ${x},${y} is the first frame's red`);
     });
   }
 
@@ -480,8 +571,14 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
     assert.ok(!path.basename(location).includes('evil'), 'the file name comes from the key, not the title');
     assert.ok(!existsSync(path.resolve(world.config.galleryDir, title)), 'nothing where the title points');
     for (const f of readdirSync(world.config.galleryDir)) assert.ok(!f.includes('evil'), `gallery file ${f}`);
-    const sidecar = readdirSync(world.config.galleryDir).find((f) => f === `${path.basename(location).replace(/\.[a-z]+$/, '')}.json`);
+    const sidecar = readdirSync(world.config.galleryDir).find(
+      (f) => f === `${path.basename(location).replace(/\.[a-z]+$/, '')}.json`,
+    );
     assert.ok(sidecar, 'the entry sidecar sits next to the image');
-    assert.equal(JSON.parse(readFileSync(path.join(world.config.galleryDir, sidecar), 'utf8')).title, title, 'the title is kept as text');
+    assert.equal(
+      JSON.parse(readFileSync(path.join(world.config.galleryDir, sidecar), 'utf8')).title,
+      title,
+      'the title is kept as text',
+    );
   });
 });

@@ -7,13 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createChainActivities, type ChainActivities } from '../activities/chain-activity';
-import { applyChainInProcess } from '../activities/chain-in-process';
-import { createFilterActivities, type FilterActivities } from '../activities/filter-activities';
-import { completeChain } from '../activities/filters/chain';
-import type { FilterName } from '../activities/filters/catalog';
-import type { FilterStep, ImageRef } from '../activities/types';
-import { FileBlobStore } from '../src/blob-store';
+import { createChainActivities, type ChainActivities } from '../activities/filters/fused-chain';
+import { applyChainInProcess } from '../src/bench/monolith-chain';
+import { createFilterActivities, type FilterActivities } from '../activities/filters/activities';
+import { completeChain } from '../src/common/filter-chain';
+import type { FilterName } from '../src/common/filter-catalog';
+import type { FilterStep, ImageRef } from '../src/common/types';
+import { FileBlobStore } from '../src/lib/blob-store';
 import { jpeg, png } from './support/images';
 
 /**
@@ -47,7 +47,8 @@ async function storeOriginal(data: Buffer): Promise<ImageRef> {
 
 async function stepByStep(original: ImageRef, steps: FilterStep[]): Promise<ImageRef> {
   let image = original;
-  for (const step of steps) image = await newEnv().run(filters[step.filter as FilterName], { image, params: step.params });
+  for (const step of steps)
+    image = await newEnv().run(filters[step.filter as FilterName], { image, params: step.params });
   return image;
 }
 

@@ -7,13 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { applyChainInProcess } from '../activities/chain-in-process';
-import { createFilterActivities, type FilterActivities } from '../activities/filter-activities';
-import { filterNames, parseFilterParams } from '../activities/filters/catalog';
-import { completeChain, MAX_CHAIN_LENGTH, validateChain } from '../activities/filters/chain';
-import type { FilterStep, ImageFormat, ImageRef } from '../activities/types';
-import { FileBlobStore } from '../src/blob-store';
-import { parseFilterFlag } from '../src/filter-flags';
+import { applyChainInProcess } from '../src/bench/monolith-chain';
+import { createFilterActivities, type FilterActivities } from '../activities/filters/activities';
+import { filterNames, parseFilterParams } from '../src/common/filter-catalog';
+import { completeChain, MAX_CHAIN_LENGTH, validateChain } from '../src/common/filter-chain';
+import type { FilterStep, ImageFormat, ImageRef } from '../src/common/types';
+import { FileBlobStore } from '../src/lib/blob-store';
+import { parseFilterFlag } from '../src/lib/filter-flags';
 import { canvas, encoded, jpeg } from './support/images';
 
 /** Runs `fn`, expecting a non-retryable InvalidInput failure whose message mentions every one of `parts`. */
@@ -28,7 +28,10 @@ function assertInvalidInput(fn: () => unknown, ...parts: string[]): ApplicationF
   assert.equal(caught.nonRetryable, true);
   assert.equal(caught.type, 'InvalidInput');
   for (const part of parts) {
-    assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`);
+    assert.ok(
+      caught.message.includes(part),
+      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`,
+    );
   }
   return caught;
 }
@@ -47,7 +50,8 @@ describe('validateChain', () => {
 
   it('an unknown filter names its index and lists every valid filter', () => {
     const err = assertInvalidInput(
-      () => validateChain([{ filter: 'resize', params: { width: 10 } }, { filter: 'grayscale' }, { filter: 'sparkle' }]),
+      () =>
+        validateChain([{ filter: 'resize', params: { width: 10 } }, { filter: 'grayscale' }, { filter: 'sparkle' }]),
       'filters[2]',
       '"sparkle"',
     );
@@ -94,15 +98,32 @@ describe('validateChain', () => {
       'between 0.3 and 1000',
       '5000',
     );
-    assertInvalidInput(() => validateChain([{ filter: 'crop', params: { width: 10 } }]), 'crop', 'missing required parameter height');
-    assertInvalidInput(() => validateChain([{ filter: 'output', params: { quality: 101 } }]), 'output', 'quality', '101');
-    assertInvalidInput(() => validateChain([{ filter: 'resize', params: { width: 10, constructor: 1 } }]), 'resize', '"constructor"');
+    assertInvalidInput(
+      () => validateChain([{ filter: 'crop', params: { width: 10 } }]),
+      'crop',
+      'missing required parameter height',
+    );
+    assertInvalidInput(
+      () => validateChain([{ filter: 'output', params: { quality: 101 } }]),
+      'output',
+      'quality',
+      '101',
+    );
+    assertInvalidInput(
+      () => validateChain([{ filter: 'resize', params: { width: 10, constructor: 1 } }]),
+      'resize',
+      '"constructor"',
+    );
   });
 
   it(`allows at most ${MAX_CHAIN_LENGTH} steps`, () => {
     const flips = (n: number) => Array.from({ length: n }, () => ({ filter: 'flip' }));
     assert.equal(validateChain(flips(MAX_CHAIN_LENGTH)).length, MAX_CHAIN_LENGTH);
-    assertInvalidInput(() => validateChain(flips(MAX_CHAIN_LENGTH + 1)), `at most ${MAX_CHAIN_LENGTH}`, `${MAX_CHAIN_LENGTH + 1}`);
+    assertInvalidInput(
+      () => validateChain(flips(MAX_CHAIN_LENGTH + 1)),
+      `at most ${MAX_CHAIN_LENGTH}`,
+      `${MAX_CHAIN_LENGTH + 1}`,
+    );
   });
 
   it("string values from CLI flags ('1080', 'true', '2.5') are coerced by the filters", () => {
@@ -132,10 +153,26 @@ describe('validateChain', () => {
   });
 
   it('strings that are not numbers or booleans are still rejected', () => {
-    assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=1080px')]), 'resize', 'width', 'an integer', '"1080px"');
+    assertInvalidInput(
+      () => validateChain([parseFilterFlag('resize:width=1080px')]),
+      'resize',
+      'width',
+      'an integer',
+      '"1080px"',
+    );
     assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=')]), 'resize', 'width', '""');
-    assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=10.5')]), 'resize', 'width', 'an integer', 'received 10.5 (number)');
-    assertInvalidInput(() => validateChain([parseFilterFlag('resize:width=10,withoutEnlargement=yes')]), 'withoutEnlargement', '"yes"');
+    assertInvalidInput(
+      () => validateChain([parseFilterFlag('resize:width=10.5')]),
+      'resize',
+      'width',
+      'an integer',
+      'received 10.5 (number)',
+    );
+    assertInvalidInput(
+      () => validateChain([parseFilterFlag('resize:width=10,withoutEnlargement=yes')]),
+      'withoutEnlargement',
+      '"yes"',
+    );
     assertInvalidInput(() => validateChain([parseFilterFlag('blur:sigma=Infinity')]), 'blur', 'sigma', '"Infinity"');
   });
 });
@@ -160,10 +197,10 @@ describe('completeChain', () => {
   }
 
   it('keeps an output step the user gave, filling in only a missing format', () => {
-    assert.deepEqual(completeChain([{ filter: 'flip' }, { filter: 'output', params: { format: 'webp', quality: 50 } }], 'jpeg'), [
-      { filter: 'flip' },
-      { filter: 'output', params: { format: 'webp', quality: 50 } },
-    ]);
+    assert.deepEqual(
+      completeChain([{ filter: 'flip' }, { filter: 'output', params: { format: 'webp', quality: 50 } }], 'jpeg'),
+      [{ filter: 'flip' }, { filter: 'output', params: { format: 'webp', quality: 50 } }],
+    );
     assert.deepEqual(completeChain([{ filter: 'output', params: { quality: 60 } }], 'jpeg'), [
       { filter: 'output', params: { format: 'jpeg', quality: 60 } },
     ]);
@@ -185,7 +222,11 @@ describe('completeChain', () => {
   });
 
   it('validates as it completes', () => {
-    assertInvalidInput(() => completeChain([{ filter: 'output' }, { filter: 'flip' }], 'jpeg'), 'filters[0]', 'output must be the last step');
+    assertInvalidInput(
+      () => completeChain([{ filter: 'output' }, { filter: 'flip' }], 'jpeg'),
+      'filters[0]',
+      'output must be the last step',
+    );
     assertInvalidInput(() => completeChain([{ filter: 'nope' }], 'jpeg'), 'filters[0]', '"nope"');
   });
 });
@@ -245,7 +286,10 @@ describe('applyChainInProcess', () => {
     assert.deepEqual([info.width, info.height], [24, 32]);
     for (let i = 0; i + info.channels <= data.length; i += info.channels) {
       const [r, g = r, b = r] = data.subarray(i, i + info.channels);
-      assert.ok(Math.abs(r - g) <= 3 && Math.abs(g - b) <= 3, `pixel ${i / info.channels} is rgb(${r},${g},${b}), not grey`);
+      assert.ok(
+        Math.abs(r - g) <= 3 && Math.abs(g - b) <= 3,
+        `pixel ${i / info.channels} is rgb(${r},${g},${b}), not grey`,
+      );
     }
   });
 
@@ -253,7 +297,9 @@ describe('applyChainInProcess', () => {
     // Left half red, right half blue, 40x20.
     const data = Buffer.alloc(40 * 20 * 3);
     for (let i = 0; i < 40 * 20; i++) data.set(i % 40 < 20 ? [255, 0, 0] : [0, 0, 255], i * 3);
-    const original = await sharp(data, { raw: { width: 40, height: 20, channels: 3 } }).png().toBuffer();
+    const original = await sharp(data, { raw: { width: 40, height: 20, channels: 3 } })
+      .png()
+      .toBuffer();
     const out = await applyChainInProcess(original, [
       { filter: 'crop', params: { left: 10, top: 0, width: 20, height: 10 } },
       { filter: 'flop' },
@@ -268,7 +314,10 @@ describe('applyChainInProcess', () => {
   });
 
   it('an explicit output step picks the format', async () => {
-    const out = await applyChainInProcess(await jpeg(), [...threeSteps, { filter: 'output', params: { format: 'webp', quality: '80' } }]);
+    const out = await applyChainInProcess(await jpeg(), [
+      ...threeSteps,
+      { filter: 'output', params: { format: 'webp', quality: '80' } },
+    ]);
     const meta = await sharp(out).metadata();
     assert.equal(meta.format, 'webp');
     assert.deepEqual([meta.width, meta.height], [24, 32]);
@@ -291,23 +340,31 @@ describe('applyChainInProcess', () => {
   });
 
   it('an EXIF-rotated JPEG is processed upright', async () => {
-    const out = await applyChainInProcess(await jpeg({ width: 64, height: 48 }, 6), [{ filter: 'crop', params: { width: 48, height: 64 } }]);
+    const out = await applyChainInProcess(await jpeg({ width: 64, height: 48 }, 6), [
+      { filter: 'crop', params: { width: 48, height: 64 } },
+    ]);
     const meta = await sharp(out).metadata();
     assert.deepEqual([meta.width, meta.height], [48, 64]);
   });
 
   it('a bad chain fails before any work, non-retryably', async () => {
-    await assert.rejects(applyChainInProcess(await jpeg(), [{ filter: 'blur', params: { sigma: 5000 } }]), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.nonRetryable, true);
-      assert.equal(err.type, 'InvalidInput');
-      return true;
-    });
-    await assert.rejects(applyChainInProcess(await jpeg(), [{ filter: 'crop', params: { left: 60, width: 10, height: 10 } }]), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure && err.type === 'InvalidInput', String(err));
-      assert.match(err.message, /left=60 top=0 width=10 height=10.*64x48/);
-      return true;
-    });
+    await assert.rejects(
+      applyChainInProcess(await jpeg(), [{ filter: 'blur', params: { sigma: 5000 } }]),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.nonRetryable, true);
+        assert.equal(err.type, 'InvalidInput');
+        return true;
+      },
+    );
+    await assert.rejects(
+      applyChainInProcess(await jpeg(), [{ filter: 'crop', params: { left: 60, width: 10, height: 10 } }]),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure && err.type === 'InvalidInput', String(err));
+        assert.match(err.message, /left=60 top=0 width=10 height=10.*64x48/);
+        return true;
+      },
+    );
   });
 
   const chains: [string, () => Promise<Buffer>, FilterStep[]][] = [
@@ -331,7 +388,15 @@ describe('applyChainInProcess', () => {
         { filter: 'thumbnail', params: { size: 32 } },
       ],
     ],
-    ['grayscale then tint on a JPEG, to WebP', () => jpeg(), [{ filter: 'grayscale' }, { filter: 'tint', params: { color: '#3366ff' } }, { filter: 'output', params: { format: 'webp' } }]],
+    [
+      'grayscale then tint on a JPEG, to WebP',
+      () => jpeg(),
+      [
+        { filter: 'grayscale' },
+        { filter: 'tint', params: { color: '#3366ff' } },
+        { filter: 'output', params: { format: 'webp' } },
+      ],
+    ],
   ];
   for (const [name, original, steps] of chains) {
     it(`gives the same bytes as the nano-services: ${name}`, async () => {

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
-import { PHOTO_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { SERVICE_NAMES, type ServiceName } from '../workflows/task-queues';
+import { PHOTO_SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
+import { SERVICE_NAMES, type ServiceName } from '../src/common/task-queues';
 
 /**
  * No Docker engine is needed: this reads docker-compose.yml the way Compose would (YAML merge keys resolved, no
@@ -39,7 +39,11 @@ interface Compose {
 
 function loadCompose(): Compose {
   const doc = parseDocument(readFileSync(composeFile, 'utf8'), { merge: true });
-  assert.deepEqual(doc.errors.map((e) => e.message), [], 'docker-compose.yml is valid YAML');
+  assert.deepEqual(
+    doc.errors.map((e) => e.message),
+    [],
+    'docker-compose.yml is valid YAML',
+  );
   const compose = doc.toJS() as Compose;
   assert.ok(compose && typeof compose.services === 'object', 'docker-compose.yml has a services map');
   return compose;
@@ -67,7 +71,8 @@ function env(service: Service): Record<string, string> {
       if (eq > 0) out[entry.slice(0, eq)] = entry.slice(eq + 1);
     }
   } else {
-    for (const [key, value] of Object.entries(service.environment ?? {})) out[key] = value === null ? '' : String(value);
+    for (const [key, value] of Object.entries(service.environment ?? {}))
+      out[key] = value === null ? '' : String(value);
   }
   return out;
 }
@@ -140,7 +145,9 @@ function servicesFlag(args: string[]): string | undefined {
 }
 
 const workers = Object.entries(services).filter(([, s]) => npmScript(argv(s)) === 'worker');
-const packageJson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  scripts?: Record<string, string>;
+};
 
 function temporalServerName(): string {
   const names = Object.entries(services)
@@ -159,20 +166,29 @@ describe('docker-compose.yml', () => {
   });
 
   it('pins Temporal server, UI and PostgreSQL versions', () => {
-    assert.match(services.temporal.image ?? '', new RegExp(`^temporalio/(server|auto-setup):${TEMPORAL_SERVER_VERSION.replace(/\./g, '\\.')}$`));
+    assert.match(
+      services.temporal.image ?? '',
+      new RegExp(`^temporalio/(server|auto-setup):${TEMPORAL_SERVER_VERSION.replace(/\./g, '\\.')}$`),
+    );
     assert.equal(services['temporal-ui'].image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
     assert.match(services.postgresql.image ?? '', new RegExp(`^postgres:${POSTGRES_MAJOR}([.-]|$)`));
     for (const [name, service] of Object.entries(services)) {
       const image = service.image ?? '';
       if (image.startsWith('temporalio/admin-tools:')) {
-        assert.ok(image.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`), `${name}: admin-tools matches the server (${image})`);
+        assert.ok(
+          image.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`),
+          `${name}: admin-tools matches the server (${image})`,
+        );
       }
     }
   });
 
   it('keeps PostgreSQL data in a named volume and runs the server on it, with a health check', () => {
     const data = mounts(services.postgresql).find((m) => m.target === '/var/lib/postgresql/data');
-    assert.ok(data && data.kind === 'volume' && namedVolumes.has(data.source), 'postgresql data is a declared named volume');
+    assert.ok(
+      data && data.kind === 'volume' && namedVolumes.has(data.source),
+      'postgresql data is a declared named volume',
+    );
     const server = env(services.temporal);
     assert.match(server.DB ?? '', /^postgres/);
     assert.equal(server.POSTGRES_SEEDS, 'postgresql');
@@ -190,7 +206,10 @@ describe('docker-compose.yml', () => {
       const flag = servicesFlag(args);
       assert.ok(flag, `${name}: passes --services`);
       for (const group of flag.split(',')) {
-        assert.ok(SERVICE_NAMES.includes(group as ServiceName), `${name}: --services ${group} is one of ${SERVICE_NAMES.join(', ')}`);
+        assert.ok(
+          SERVICE_NAMES.includes(group as ServiceName),
+          `${name}: --services ${group} is one of ${SERVICE_NAMES.join(', ')}`,
+        );
         seen.set(group as ServiceName, [...(seen.get(group as ServiceName) ?? []), name]);
       }
     }
@@ -222,7 +241,11 @@ describe('docker-compose.yml', () => {
       assert.ok(namedVolumes.has(mount.source), `${name}: volume ${mount.source} is declared under top-level volumes`);
       return `${mount.source}:${dir}`;
     });
-    assert.equal(new Set(dataMounts).size, 1, `all workers share one data volume at one path: ${[...new Set(dataMounts)].join(', ')}`);
+    assert.equal(
+      new Set(dataMounts).size,
+      1,
+      `all workers share one data volume at one path: ${[...new Set(dataMounts)].join(', ')}`,
+    );
   });
 
   it('points every worker at the Temporal service by name and port, after it is healthy and set up', () => {
@@ -246,11 +269,17 @@ describe('docker-compose.yml', () => {
     const secret = env(services['worker-share']).NANO_PHOTOS_WEBHOOK_SECRET;
     assert.ok(secret !== undefined, 'worker-share sets NANO_PHOTOS_WEBHOOK_SECRET');
     // ${VAR}, ${VAR:-} / ${VAR-} (empty default) or ${VAR:?message} / ${VAR?message}: never a literal value.
-    assert.match(secret, /^\$\{NANO_PHOTOS_WEBHOOK_SECRET(:?-|:?\?[^}]*)?\}$/, `the secret is interpolated, not written down (${secret})`);
+    assert.match(
+      secret,
+      /^\$\{NANO_PHOTOS_WEBHOOK_SECRET(:?-|:?\?[^}]*)?\}$/,
+      `the secret is interpolated, not written down (${secret})`,
+    );
     const url = env(services['worker-share']).NANO_PHOTOS_WEBHOOK_URL;
-    if (url !== undefined) assert.match(url, /^\$\{NANO_PHOTOS_WEBHOOK_URL(:?-|:?\?[^}]*)?\}$/, 'the webhook URL comes from the host too');
+    if (url !== undefined)
+      assert.match(url, /^\$\{NANO_PHOTOS_WEBHOOK_URL(:?-|:?\?[^}]*)?\}$/, 'the webhook URL comes from the host too');
     for (const [name, service] of Object.entries(services)) {
-      if (name !== 'worker-share') assert.equal(env(service).NANO_PHOTOS_WEBHOOK_SECRET, undefined, `${name} does not get the secret`);
+      if (name !== 'worker-share')
+        assert.equal(env(service).NANO_PHOTOS_WEBHOOK_SECRET, undefined, `${name} does not get the secret`);
     }
   });
 
@@ -261,7 +290,10 @@ describe('docker-compose.yml', () => {
     for (const root of roots.split(':')) {
       const spec = (upload.volumes ?? []).find((v) => typeof v === 'string' && splitColons(v)[1] === root);
       assert.ok(spec, `worker-upload mounts ${root}`);
-      assert.ok(typeof spec === 'string' && splitColons(spec)[2]?.split(',').includes('ro'), `${root} is mounted read-only`);
+      assert.ok(
+        typeof spec === 'string' && splitColons(spec)[2]?.split(',').includes('ro'),
+        `${root} is mounted read-only`,
+      );
     }
   });
 
@@ -280,7 +312,11 @@ describe('docker-compose.yml', () => {
         }
       }
     }
-    assert.equal(registrations.length, 1, `one service registers search attributes (${registrations.map((r) => r.name).join(', ')})`);
+    assert.equal(
+      registrations.length,
+      1,
+      `one service registers search attributes (${registrations.map((r) => r.name).join(', ')})`,
+    );
     const [{ name, service, script }] = registrations;
 
     const block = /SEARCH_ATTRIBUTES='([^']*)'/.exec(script);
@@ -301,19 +337,30 @@ describe('docker-compose.yml', () => {
     assert.equal(dependsOn(service)[server], 'service_healthy', `${name} runs once ${server} is healthy`);
     assert.equal(env(service).TEMPORAL_ADDRESS, `${server}:7233`);
     for (const [workerName, worker] of workers) {
-      assert.equal(env(service).TEMPORAL_NAMESPACE, env(worker).TEMPORAL_NAMESPACE, `${name} prepares ${workerName}'s namespace`);
-      assert.equal(dependsOn(worker)[name], 'service_completed_successfully', `${workerName} starts after ${name} succeeded`);
+      assert.equal(
+        env(service).TEMPORAL_NAMESPACE,
+        env(worker).TEMPORAL_NAMESPACE,
+        `${name} prepares ${workerName}'s namespace`,
+      );
+      assert.equal(
+        dependsOn(worker)[name],
+        'service_completed_successfully',
+        `${workerName} starts after ${name} succeeded`,
+      );
     }
   });
 
   it('publishes the Web UI on host port 8080, talking to the Temporal service', () => {
     const ui = services['temporal-ui'];
     assert.equal(env(ui).TEMPORAL_ADDRESS, `${temporalServerName()}:7233`);
-    assert.ok(hostPorts(ui).some((p) => p.host === '8080' && p.container === '8080'), 'port 8080 on the host');
+    assert.ok(
+      hostPorts(ui).some((p) => p.host === '8080' && p.container === '8080'),
+      'port 8080 on the host',
+    );
   });
 
   it('runs npm scripts that exist in package.json', () => {
-    assert.match(packageJson.scripts?.worker ?? '', /src\/worker\.ts/, 'package.json has the worker script');
+    assert.match(packageJson.scripts?.worker ?? '', /src\/bin\/worker\.ts/, 'package.json has the worker script');
     for (const [name, service] of Object.entries(services)) {
       const script = npmScript(argv(service));
       if (script) assert.ok(packageJson.scripts?.[script], `${name}: npm script "${script}" exists`);
@@ -339,11 +386,17 @@ describe('Dockerfile and .dockerignore', () => {
     const args = cmd.startsWith('CMD [') ? (JSON.parse(cmd.slice(4)) as string[]) : cmd.slice(4).trim().split(/\s+/);
     assert.equal(npmScript(args), 'worker');
     const flag = servicesFlag(args);
-    assert.ok(flag === undefined || flag === 'all' || SERVICE_NAMES.every((s) => flag.split(',').includes(s)), `all services (${flag})`);
+    assert.ok(
+      flag === undefined || flag === 'all' || SERVICE_NAMES.every((s) => flag.split(',').includes(s)),
+      `all services (${flag})`,
+    );
   });
 
   it('keeps dependencies, local state and git out of the build context', () => {
-    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', '.temporal', '.data', '.git']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const entry of ['node_modules', '.temporal', '.data', '.git'])
+      assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
   });
 });

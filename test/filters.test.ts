@@ -7,10 +7,10 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createFilterActivities, type FilterActivities } from '../activities/filter-activities';
-import { filterNames, type FilterName } from '../activities/filters/catalog';
-import type { ImageRef, OutputFormat } from '../activities/types';
-import { FileBlobStore, sha256 } from '../src/blob-store';
+import { createFilterActivities, type FilterActivities } from '../activities/filters/activities';
+import { filterNames, type FilterName } from '../src/common/filter-catalog';
+import type { ImageRef, OutputFormat } from '../src/common/types';
+import { FileBlobStore, sha256 } from '../src/lib/blob-store';
 import { canvas, grayscalePng, jpeg, pngWithAlpha } from './support/images';
 
 /*
@@ -99,7 +99,11 @@ async function decode(ref: ImageRef): Promise<Pixels> {
   const blob = await store.get(ref.key);
   let image: sharp.Sharp;
   if (ref.format === 'raw') {
-    assert.equal(blob.length, ref.width * ref.height * ref.channels, `raw blob ${ref.key} holds width*height*channels bytes`);
+    assert.equal(
+      blob.length,
+      ref.width * ref.height * ref.channels,
+      `raw blob ${ref.key} holds width*height*channels bytes`,
+    );
     image = sharp(blob, { raw: { width: ref.width, height: ref.height, channels: ref.channels as 1 | 2 | 3 | 4 } });
   } else {
     image = sharp(blob);
@@ -137,7 +141,8 @@ function assertMapped(out: Pixels, src: Pixels, from: (x: number, y: number) => 
       const [sx, sy] = from(x, y);
       const a = out.rgb(x, y);
       const b = src.rgb(sx, sy);
-      if (a.some((v, i) => v !== b[i])) assert.fail(`${what}: pixel (${x},${y}) is rgb(${a}), expected rgb(${b}) from (${sx},${sy})`);
+      if (a.some((v, i) => v !== b[i]))
+        assert.fail(`${what}: pixel (${x},${y}) is rgb(${a}), expected rgb(${b}) from (${sx},${sy})`);
     }
   }
 }
@@ -164,7 +169,10 @@ async function assertInvalidInput(promise: Promise<unknown>, ...parts: string[])
   assert.equal(caught.nonRetryable, true, `non-retryable: ${caught.message}`);
   assert.equal(caught.type, 'InvalidInput');
   for (const part of parts) {
-    assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`);
+    assert.ok(
+      caught.message.includes(part),
+      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`,
+    );
   }
   return caught;
 }
@@ -257,8 +265,18 @@ for (const source of SOURCES) {
     });
 
     it('crop: a rectangle outside the image fails non-retryably, naming the rectangle and the image size', async () => {
-      await assertInvalidInput(run('crop', src(), { left: 40, top: 0, width: 30, height: 10 }), 'crop', 'left=40 top=0 width=30 height=10', `${W}x${H}`);
-      await assertInvalidInput(run('crop', src(), { left: 0, top: 40, width: 10, height: 9 }), 'crop', 'left=0 top=40 width=10 height=9', `${W}x${H}`);
+      await assertInvalidInput(
+        run('crop', src(), { left: 40, top: 0, width: 30, height: 10 }),
+        'crop',
+        'left=40 top=0 width=30 height=10',
+        `${W}x${H}`,
+      );
+      await assertInvalidInput(
+        run('crop', src(), { left: 0, top: 40, width: 10, height: 9 }),
+        'crop',
+        'left=0 top=40 width=10 height=9',
+        `${W}x${H}`,
+      );
     });
 
     it('rotate 90: width and height swap and every pixel moves a quarter turn clockwise', async () => {
@@ -282,7 +300,12 @@ for (const source of SOURCES) {
     it('rotate 45: the canvas grows and the corners are filled with the background colour', async () => {
       const px = await decode(await run('rotate', src(), { angle: 45, background: '#00ff00' }));
       assert.ok(px.width > W && px.height > W, `rotated canvas ${px.width}x${px.height} is larger than the image`);
-      for (const [x, y] of [[0, 0], [px.width - 1, 0], [0, px.height - 1], [px.width - 1, px.height - 1]] as const) {
+      for (const [x, y] of [
+        [0, 0],
+        [px.width - 1, 0],
+        [0, px.height - 1],
+        [px.width - 1, px.height - 1],
+      ] as const) {
         assertColor(px.rgb(x, y), GREEN, 1, `corner (${x},${y})`);
       }
     });
@@ -331,7 +354,12 @@ for (const source of SOURCES) {
       await assertRawIntermediate(out);
       const px = await decode(out);
       assert.deepEqual([px.width, px.height], [W, H]);
-      for (const [name, at] of [['blue', CENTRE.bl], ['grey', CENTRE.br], ['red', CENTRE.tl], ['green', CENTRE.tr]] as const) {
+      for (const [name, at] of [
+        ['blue', CENTRE.bl],
+        ['grey', CENTRE.br],
+        ['red', CENTRE.tl],
+        ['green', CENTRE.tr],
+      ] as const) {
         const [r, g, b] = px.rgb(at[0], at[1]);
         assert.ok(r > g && g > b, `${name} became rgb(${r},${g},${b}), expected R > G > B`);
       }
@@ -347,7 +375,10 @@ for (const source of SOURCES) {
       // Red | green edge between x=31 and x=32 on row 12: before, R is ~255 then ~0.
       for (const x of [30, 31, 32, 33]) {
         const [r, g] = px.rgb(x, 12);
-        assert.ok(r > 40 && r < 215 && g > 40 && g < 215, `edge pixel (${x},12) is rgb(${px.rgb(x, 12)}), expected a red-green mix`);
+        assert.ok(
+          r > 40 && r < 215 && g > 40 && g < 215,
+          `edge pixel (${x},12) is rgb(${px.rgb(x, 12)}), expected a red-green mix`,
+        );
       }
       const [r30] = px.rgb(30, 12);
       const [r33] = px.rgb(33, 12);
@@ -365,7 +396,10 @@ for (const source of SOURCES) {
       const contrast = (p: Pixels) => luma(p.rgb(32, 36)) - luma(p.rgb(31, 36));
       const before = contrast(srcPx());
       const afterSharpen = contrast(px);
-      assert.ok(afterSharpen > before + 10, `edge contrast ${before.toFixed(1)} grew to only ${afterSharpen.toFixed(1)}`);
+      assert.ok(
+        afterSharpen > before + 10,
+        `edge contrast ${before.toFixed(1)} grew to only ${afterSharpen.toFixed(1)}`,
+      );
       assert.ok(luma(px.rgb(32, 36)) > luma(srcPx().rgb(32, 36)) + 5, 'the light side of the edge gets lighter');
       assertColor(px.rgb(...CENTRE.br), srcPx().rgb(...CENTRE.br), 3, 'flat grey centre');
     });
@@ -377,7 +411,10 @@ for (const source of SOURCES) {
       assert.deepEqual([bpx.width, bpx.height], [W, H]);
       const before = srcPx().rgb(...CENTRE.br);
       const grey = bpx.rgb(...CENTRE.br);
-      assert.ok(grey.every((v, i) => v > before[i] + 60), `mid-grey rgb(${before}) only became rgb(${grey})`);
+      assert.ok(
+        grey.every((v, i) => v > before[i] + 60),
+        `mid-grey rgb(${before}) only became rgb(${grey})`,
+      );
 
       const hue = await decode(await run('modulate', src(), { hue: 120 }));
       const [r, g, b] = hue.rgb(...CENTRE.tl);
@@ -386,7 +423,10 @@ for (const source of SOURCES) {
 
       const dull = await decode(await run('modulate', src(), { saturation: 0 }));
       const [dr, dg, db] = dull.rgb(...CENTRE.tl);
-      assert.ok(Math.max(dr, dg, db) - Math.min(dr, dg, db) <= 3, `red without saturation is grey, got rgb(${dr},${dg},${db})`);
+      assert.ok(
+        Math.max(dr, dg, db) - Math.min(dr, dg, db) <= 3,
+        `red without saturation is grey, got rgb(${dr},${dg},${db})`,
+      );
     });
 
     it('tint: colours towards the tint, keeping luminance', async () => {
@@ -403,7 +443,13 @@ for (const source of SOURCES) {
     });
 
     it('watermark: draws in the chosen corner only', async () => {
-      const out = await run('watermark', src(), { text: 'W', size: 30, opacity: 1, color: '#ffffff', gravity: 'southeast' });
+      const out = await run('watermark', src(), {
+        text: 'W',
+        size: 30,
+        opacity: 1,
+        color: '#ffffff',
+        gravity: 'southeast',
+      });
       await assertRawIntermediate(out);
       const px = await decode(out);
       assert.deepEqual([px.width, px.height], [W, H]);
@@ -414,7 +460,10 @@ for (const source of SOURCES) {
           const b = srcPx().rgb(x, y);
           if (a.some((v, i) => Math.abs(v - b[i]) > 2)) {
             changed++;
-            assert.ok(x >= W / 2 && y >= H / 2, `pixel (${x},${y}) outside the southeast corner changed: rgb(${b}) → rgb(${a})`);
+            assert.ok(
+              x >= W / 2 && y >= H / 2,
+              `pixel (${x},${y}) outside the southeast corner changed: rgb(${b}) → rgb(${a})`,
+            );
           }
         }
       }
@@ -431,7 +480,10 @@ for (const source of SOURCES) {
         const top = px.rgb(x, 1);
         const bottom = px.rgb(x, 30);
         assert.ok(top[0] > 200 || top[1] > 200, `top row pixel (${x},1) is rgb(${top}), expected red or green`);
-        assert.ok(bottom[2] > 110 && bottom[1] < 160, `bottom row pixel (${x},30) is rgb(${bottom}), expected blue or grey`);
+        assert.ok(
+          bottom[2] > 110 && bottom[1] < 160,
+          `bottom row pixel (${x},30) is rgb(${bottom}), expected blue or grey`,
+        );
       }
       const big = await decode(await run('thumbnail', src()));
       assert.deepEqual([big.width, big.height], [256, 256], 'the default size is 256');
@@ -472,12 +524,13 @@ describe('output', () => {
   });
 
   it('quality changes the size of lossy output', async () => {
-    const photo = await storeOriginal(
-      await canvas({ width: 160, height: 120 }).png().toBuffer(),
-    );
+    const photo = await storeOriginal(await canvas({ width: 160, height: 120 }).png().toBuffer());
     const low = await run('output', photo, { format: 'jpeg', quality: 10 });
     const high = await run('output', photo, { format: 'jpeg', quality: 95 });
-    assert.ok(low.bytes < high.bytes / 2, `quality 10 (${low.bytes} bytes) should be far smaller than 95 (${high.bytes})`);
+    assert.ok(
+      low.bytes < high.bytes / 2,
+      `quality 10 (${low.bytes} bytes) should be far smaller than 95 (${high.bytes})`,
+    );
   });
 });
 
@@ -514,7 +567,9 @@ describe('chains of raw intermediates', () => {
 
   it('grayscale then watermark: coloured text on a grey image', async () => {
     const grey = await run('grayscale', sources['PNG original']);
-    const marked = await decode(await run('watermark', grey, { text: 'WW', size: 40, opacity: 1, color: '#ff0000', gravity: 'center' }));
+    const marked = await decode(
+      await run('watermark', grey, { text: 'WW', size: 40, opacity: 1, color: '#ff0000', gravity: 'center' }),
+    );
     let red = 0;
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (marked.rgb(x, y)[0] > marked.rgb(x, y)[1] + 100) red++;
     assert.ok(red >= 10, `only ${red} red pixels of text`);
@@ -550,7 +605,9 @@ describe('other originals', () => {
     assert.ok(warm > (tinted.width * tinted.height) / 2, `only ${warm} pixels took the orange tint`);
     const rotated = await decode(await run('rotate', grey, { angle: 30, background: '#0000ff' }));
     assertColor(rotated.rgb(0, 0), BLUE, 1, 'background of a rotated greyscale original');
-    const marked = await decode(await run('watermark', grey, { text: 'WW', size: 40, opacity: 1, color: '#ff0000', gravity: 'center' }));
+    const marked = await decode(
+      await run('watermark', grey, { text: 'WW', size: 40, opacity: 1, color: '#ff0000', gravity: 'center' }),
+    );
     let red = 0;
     for (let y = 0; y < marked.height; y++) {
       for (let x = 0; x < marked.width; x++) if (marked.rgb(x, y)[0] > marked.rgb(x, y)[1] + 100) red++;
@@ -579,7 +636,8 @@ describe('other originals', () => {
     const encoded = await decode(output);
     assert.ok(encoded.channels === 2 || encoded.channels === 4, `PNG output has alpha (${encoded.channels} channels)`);
     for (let y = 0; y < px.height; y++) {
-      for (let x = 0; x < px.width; x++) assert.equal(encoded.alpha(x, y), before.alpha(x, y), `PNG alpha at (${x},${y})`);
+      for (let x = 0; x < px.width; x++)
+        assert.equal(encoded.alpha(x, y), before.alpha(x, y), `PNG alpha at (${x},${y})`);
     }
   });
 
@@ -588,7 +646,10 @@ describe('other originals', () => {
     assert.deepEqual([rotated.width, rotated.height], [48, 64], 'orientation 6 displays 48x64');
     const whole = await decode(await run('crop', rotated, { width: 48, height: 64 }));
     assert.deepEqual([whole.width, whole.height], [48, 64]);
-    const upright = await sharp(await store.get(rotated.key)).autoOrient().raw().toBuffer();
+    const upright = await sharp(await store.get(rotated.key))
+      .autoOrient()
+      .raw()
+      .toBuffer();
     assert.deepEqual(whole.data, upright, 'the crop holds the upright pixels');
     await assertInvalidInput(run('crop', rotated, { width: 64, height: 48 }), 'crop', 'width=64 height=48', '48x64');
     const out = await run('output', rotated, { format: 'png' });
@@ -615,7 +676,11 @@ describe('watermark', () => {
   let plain: ImageRef;
   let plainPx: Pixels;
   before(async () => {
-    plain = await storeOriginal(await sharp({ create: { width: MW, height: MH, channels: 3, background: '#203040' } }).png().toBuffer());
+    plain = await storeOriginal(
+      await sharp({ create: { width: MW, height: MH, channels: 3, background: '#203040' } })
+        .png()
+        .toBuffer(),
+    );
     plainPx = await decode(plain);
   });
 
@@ -671,12 +736,15 @@ describe('watermark', () => {
     assert.ok(large.bottom - large.top > 2 * (small.bottom - small.top), 'size 25 is much taller than size 10');
     const invisible = await decode(await run('watermark', plain, { text: 'nano', opacity: 0 }));
     for (let y = 0; y < MH; y += 3) {
-      for (let x = 0; x < MW; x += 3) assertColor(invisible.rgb(x, y), plainPx.rgb(x, y), 1, `opacity 0 at (${x},${y})`);
+      for (let x = 0; x < MW; x += 3)
+        assertColor(invisible.rgb(x, y), plainPx.rgb(x, y), 1, `opacity 0 at (${x},${y})`);
     }
   });
 
   it('colour and opacity: half-opaque red text blends with the background', async () => {
-    const px = await decode(await run('watermark', plain, { text: 'IIII', size: 40, opacity: 0.5, color: '#ff0000', gravity: 'center' }));
+    const px = await decode(
+      await run('watermark', plain, { text: 'IIII', size: 40, opacity: 0.5, color: '#ff0000', gravity: 'center' }),
+    );
     let blended = 0;
     for (let y = 0; y < MH; y++) {
       for (let x = 0; x < MW; x++) {
@@ -693,36 +761,186 @@ describe('watermark', () => {
 
 describe('bad input fails at once, non-retryably', () => {
   const cases: { name: string; filter: FilterName; params: unknown; parts: string[] }[] = [
-    { name: 'unknown parameter', filter: 'resize', params: { width: 10, colour: 'red' }, parts: ['resize', '"colour"', 'width, height, fit, withoutEnlargement'] },
-    { name: 'unknown parameter of a filter without any', filter: 'grayscale', params: { amount: 1 }, parts: ['grayscale', '"amount"', 'no parameters'] },
-    { name: 'unknown parameter named like an Object method', filter: 'resize', params: { width: 10, constructor: 1 }, parts: ['resize', '"constructor"'] },
-    { name: 'unknown parameter toString', filter: 'blur', params: { toString: 'x' }, parts: ['blur', '"toString"', 'sigma'] },
-    { name: 'missing required crop height', filter: 'crop', params: { width: 10 }, parts: ['crop', 'missing required parameter height', 'an integer between 1 and 16384'] },
-    { name: 'missing required tint colour', filter: 'tint', params: {}, parts: ['tint', 'missing required parameter color', 'hex colour'] },
-    { name: 'missing required watermark text', filter: 'watermark', params: undefined, parts: ['watermark', 'missing required parameter text', 'at most 200 characters'] },
-    { name: 'missing required rotate angle', filter: 'rotate', params: { background: '#fff' }, parts: ['rotate', 'angle', 'a number between -360 and 360'] },
-    { name: 'resize without width or height', filter: 'resize', params: { fit: 'cover' }, parts: ['resize', 'width or height'] },
-    { name: 'resize width 0', filter: 'resize', params: { width: 0 }, parts: ['resize', 'width', 'an integer between 1 and 16384', 'received 0'] },
-    { name: 'resize width 10.5', filter: 'resize', params: { width: 10.5 }, parts: ['resize', 'width', 'an integer between 1 and 16384', 'received 10.5'] },
-    { name: 'resize width "12px"', filter: 'resize', params: { width: '12px' }, parts: ['resize', 'width', 'an integer', 'received "12px"'] },
-    { name: 'resize fit "stretch"', filter: 'resize', params: { width: 10, fit: 'stretch' }, parts: ['resize', 'fit', 'one of cover, contain, fill, inside, outside', '"stretch"'] },
-    { name: 'resize withoutEnlargement "yes"', filter: 'resize', params: { width: 10, withoutEnlargement: 'yes' }, parts: ['resize', 'withoutEnlargement', 'true or false', '"yes"'] },
-    { name: 'crop left -1', filter: 'crop', params: { left: -1, width: 1, height: 1 }, parts: ['crop', 'left', 'between 0 and 16383', 'received -1'] },
-    { name: 'rotate angle 720', filter: 'rotate', params: { angle: 720 }, parts: ['rotate', 'angle', 'between -360 and 360', 'received 720'] },
-    { name: 'blur sigma 5000', filter: 'blur', params: { sigma: 5000 }, parts: ['blur', 'sigma', 'a number between 0.3 and 1000', 'received 5000'] },
-    { name: 'blur sigma NaN', filter: 'blur', params: { sigma: 'NaN' }, parts: ['blur', 'sigma', 'between 0.3 and 1000', '"NaN"'] },
-    { name: 'sharpen sigma 0', filter: 'sharpen', params: { sigma: 0 }, parts: ['sharpen', 'sigma', 'between 0.000001 and 10', 'received 0'] },
-    { name: 'modulate hue 400', filter: 'modulate', params: { hue: 400 }, parts: ['modulate', 'hue', 'between -360 and 360', 'received 400'] },
-    { name: 'modulate brightness -1', filter: 'modulate', params: { brightness: -1 }, parts: ['modulate', 'brightness', 'between 0 and 10', 'received -1'] },
-    { name: 'tint colour "red"', filter: 'tint', params: { color: 'red' }, parts: ['tint', 'color', 'a hex colour like #ff8800', 'received "red"'] },
-    { name: 'watermark text of 500 characters', filter: 'watermark', params: { text: 'x'.repeat(500) }, parts: ['watermark', 'text', 'at most 200 characters', 'x'.repeat(500)] },
-    { name: 'watermark empty text', filter: 'watermark', params: { text: '' }, parts: ['watermark', 'text', 'non-empty', 'received ""'] },
-    { name: 'watermark opacity 2', filter: 'watermark', params: { text: 'a', opacity: 2 }, parts: ['watermark', 'opacity', 'between 0 and 1', 'received 2'] },
-    { name: 'watermark gravity "top"', filter: 'watermark', params: { text: 'a', gravity: 'top' }, parts: ['watermark', 'gravity', 'southeast, southwest, northeast, northwest, center', '"top"'] },
-    { name: 'thumbnail size 4', filter: 'thumbnail', params: { size: 4 }, parts: ['thumbnail', 'size', 'between 8 and 1024', 'received 4'] },
-    { name: 'output quality 101', filter: 'output', params: { format: 'jpeg', quality: 101 }, parts: ['output', 'quality', 'an integer between 1 and 100', 'received 101'] },
-    { name: 'output format gif', filter: 'output', params: { format: 'gif' }, parts: ['output', 'format', 'one of jpeg, png, webp, avif', '"gif"'] },
-    { name: 'parameters that are not an object', filter: 'blur', params: [3], parts: ['blur', 'expected parameters to be an object', '[3]'] },
+    {
+      name: 'unknown parameter',
+      filter: 'resize',
+      params: { width: 10, colour: 'red' },
+      parts: ['resize', '"colour"', 'width, height, fit, withoutEnlargement'],
+    },
+    {
+      name: 'unknown parameter of a filter without any',
+      filter: 'grayscale',
+      params: { amount: 1 },
+      parts: ['grayscale', '"amount"', 'no parameters'],
+    },
+    {
+      name: 'unknown parameter named like an Object method',
+      filter: 'resize',
+      params: { width: 10, constructor: 1 },
+      parts: ['resize', '"constructor"'],
+    },
+    {
+      name: 'unknown parameter toString',
+      filter: 'blur',
+      params: { toString: 'x' },
+      parts: ['blur', '"toString"', 'sigma'],
+    },
+    {
+      name: 'missing required crop height',
+      filter: 'crop',
+      params: { width: 10 },
+      parts: ['crop', 'missing required parameter height', 'an integer between 1 and 16384'],
+    },
+    {
+      name: 'missing required tint colour',
+      filter: 'tint',
+      params: {},
+      parts: ['tint', 'missing required parameter color', 'hex colour'],
+    },
+    {
+      name: 'missing required watermark text',
+      filter: 'watermark',
+      params: undefined,
+      parts: ['watermark', 'missing required parameter text', 'at most 200 characters'],
+    },
+    {
+      name: 'missing required rotate angle',
+      filter: 'rotate',
+      params: { background: '#fff' },
+      parts: ['rotate', 'angle', 'a number between -360 and 360'],
+    },
+    {
+      name: 'resize without width or height',
+      filter: 'resize',
+      params: { fit: 'cover' },
+      parts: ['resize', 'width or height'],
+    },
+    {
+      name: 'resize width 0',
+      filter: 'resize',
+      params: { width: 0 },
+      parts: ['resize', 'width', 'an integer between 1 and 16384', 'received 0'],
+    },
+    {
+      name: 'resize width 10.5',
+      filter: 'resize',
+      params: { width: 10.5 },
+      parts: ['resize', 'width', 'an integer between 1 and 16384', 'received 10.5'],
+    },
+    {
+      name: 'resize width "12px"',
+      filter: 'resize',
+      params: { width: '12px' },
+      parts: ['resize', 'width', 'an integer', 'received "12px"'],
+    },
+    {
+      name: 'resize fit "stretch"',
+      filter: 'resize',
+      params: { width: 10, fit: 'stretch' },
+      parts: ['resize', 'fit', 'one of cover, contain, fill, inside, outside', '"stretch"'],
+    },
+    {
+      name: 'resize withoutEnlargement "yes"',
+      filter: 'resize',
+      params: { width: 10, withoutEnlargement: 'yes' },
+      parts: ['resize', 'withoutEnlargement', 'true or false', '"yes"'],
+    },
+    {
+      name: 'crop left -1',
+      filter: 'crop',
+      params: { left: -1, width: 1, height: 1 },
+      parts: ['crop', 'left', 'between 0 and 16383', 'received -1'],
+    },
+    {
+      name: 'rotate angle 720',
+      filter: 'rotate',
+      params: { angle: 720 },
+      parts: ['rotate', 'angle', 'between -360 and 360', 'received 720'],
+    },
+    {
+      name: 'blur sigma 5000',
+      filter: 'blur',
+      params: { sigma: 5000 },
+      parts: ['blur', 'sigma', 'a number between 0.3 and 1000', 'received 5000'],
+    },
+    {
+      name: 'blur sigma NaN',
+      filter: 'blur',
+      params: { sigma: 'NaN' },
+      parts: ['blur', 'sigma', 'between 0.3 and 1000', '"NaN"'],
+    },
+    {
+      name: 'sharpen sigma 0',
+      filter: 'sharpen',
+      params: { sigma: 0 },
+      parts: ['sharpen', 'sigma', 'between 0.000001 and 10', 'received 0'],
+    },
+    {
+      name: 'modulate hue 400',
+      filter: 'modulate',
+      params: { hue: 400 },
+      parts: ['modulate', 'hue', 'between -360 and 360', 'received 400'],
+    },
+    {
+      name: 'modulate brightness -1',
+      filter: 'modulate',
+      params: { brightness: -1 },
+      parts: ['modulate', 'brightness', 'between 0 and 10', 'received -1'],
+    },
+    {
+      name: 'tint colour "red"',
+      filter: 'tint',
+      params: { color: 'red' },
+      parts: ['tint', 'color', 'a hex colour like #ff8800', 'received "red"'],
+    },
+    {
+      name: 'watermark text of 500 characters',
+      filter: 'watermark',
+      params: { text: 'x'.repeat(500) },
+      parts: ['watermark', 'text', 'at most 200 characters', 'x'.repeat(500)],
+    },
+    {
+      name: 'watermark empty text',
+      filter: 'watermark',
+      params: { text: '' },
+      parts: ['watermark', 'text', 'non-empty', 'received ""'],
+    },
+    {
+      name: 'watermark opacity 2',
+      filter: 'watermark',
+      params: { text: 'a', opacity: 2 },
+      parts: ['watermark', 'opacity', 'between 0 and 1', 'received 2'],
+    },
+    {
+      name: 'watermark gravity "top"',
+      filter: 'watermark',
+      params: { text: 'a', gravity: 'top' },
+      parts: ['watermark', 'gravity', 'southeast, southwest, northeast, northwest, center', '"top"'],
+    },
+    {
+      name: 'thumbnail size 4',
+      filter: 'thumbnail',
+      params: { size: 4 },
+      parts: ['thumbnail', 'size', 'between 8 and 1024', 'received 4'],
+    },
+    {
+      name: 'output quality 101',
+      filter: 'output',
+      params: { format: 'jpeg', quality: 101 },
+      parts: ['output', 'quality', 'an integer between 1 and 100', 'received 101'],
+    },
+    {
+      name: 'output format gif',
+      filter: 'output',
+      params: { format: 'gif' },
+      parts: ['output', 'format', 'one of jpeg, png, webp, avif', '"gif"'],
+    },
+    {
+      name: 'parameters that are not an object',
+      filter: 'blur',
+      params: [3],
+      parts: ['blur', 'expected parameters to be an object', '[3]'],
+    },
   ];
 
   for (const { name, filter, params, parts } of cases) {
@@ -731,7 +949,10 @@ describe('bad input fails at once, non-retryably', () => {
       const env = newEnv();
       let heartbeats = 0;
       env.on('heartbeat', () => heartbeats++);
-      await assertInvalidInput(env.run(activities[filter], { image: sources['PNG original'], params } as never), ...parts);
+      await assertInvalidInput(
+        env.run(activities[filter], { image: sources['PNG original'], params } as never),
+        ...parts,
+      );
       assert.equal(await countBlobs(), blobs, 'no blob was written');
       assert.equal(heartbeats, 0, 'rejected before any work started');
     });
@@ -746,19 +967,42 @@ describe('bad input fails at once, non-retryably', () => {
 
   const good = () => sources['PNG original'];
   const badRefs: { name: string; image: unknown; parts: string[] }[] = [
-    { name: 'a key naming a path outside the store', image: () => ({ ...good(), key: '../../etc/passwd' }), parts: ['image.key', '../../etc/passwd'] },
-    { name: 'an absolute path as key', image: () => ({ ...good(), key: '/etc/passwd' }), parts: ['image.key', '/etc/passwd'] },
+    {
+      name: 'a key naming a path outside the store',
+      image: () => ({ ...good(), key: '../../etc/passwd' }),
+      parts: ['image.key', '../../etc/passwd'],
+    },
+    {
+      name: 'an absolute path as key',
+      image: () => ({ ...good(), key: '/etc/passwd' }),
+      parts: ['image.key', '/etc/passwd'],
+    },
     { name: 'a key with a path inside', image: () => ({ ...good(), key: `ab/${good().key}` }), parts: ['image.key'] },
     { name: 'no image at all', image: () => undefined, parts: ['expected image to be an image reference'] },
-    { name: 'a string instead of a reference', image: () => good().key, parts: ['expected image to be an image reference'] },
-    { name: 'width 0', image: () => ({ ...good(), width: 0 }), parts: ['expected image to be an image reference', '"width":0'] },
+    {
+      name: 'a string instead of a reference',
+      image: () => good().key,
+      parts: ['expected image to be an image reference'],
+    },
+    {
+      name: 'width 0',
+      image: () => ({ ...good(), width: 0 }),
+      parts: ['expected image to be an image reference', '"width":0'],
+    },
     { name: 'an unknown format', image: () => ({ ...good(), format: 'bmp' }), parts: ['format', 'bmp'] },
-    { name: 'a raw image with 7 channels', image: () => ({ ...sources['raw intermediate'], channels: 7 }), parts: ['channels', '7'] },
+    {
+      name: 'a raw image with 7 channels',
+      image: () => ({ ...sources['raw intermediate'], channels: 7 }),
+      parts: ['channels', '7'],
+    },
   ];
   for (const { name, image, parts } of badRefs) {
     it(`an image reference with ${name} is rejected non-retryably`, async () => {
       const blobs = await countBlobs();
-      await assertInvalidInput(newEnv().run(activities.blur, { image: (image as () => unknown)(), params: {} } as never), ...parts);
+      await assertInvalidInput(
+        newEnv().run(activities.blur, { image: (image as () => unknown)(), params: {} } as never),
+        ...parts,
+      );
       assert.equal(await countBlobs(), blobs, 'no blob was written');
     });
   }

@@ -45,9 +45,16 @@ describe('dev server (provisioned Temporal CLI)', () => {
       workflowBundle: await workflowBundle(workflowsPath),
       activities: { greet },
     });
-    const handle = await env.client.workflow.start('greetNow', { args: ['dev'], taskQueue: 'foundation', workflowId: 'dev-greet' });
+    const handle = await env.client.workflow.start('greetNow', {
+      args: ['dev'],
+      taskQueue: 'foundation',
+      workflowId: 'dev-greet',
+    });
     assert.equal(await worker.runUntil(handle.result()), 'hello, dev');
     const history = await handle.fetchHistory();
-    assert.ok(history.events!.some((e) => e.activityTaskCompletedEventAttributes), 'the activity ran on the worker');
+    assert.ok(
+      history.events!.some((e) => e.activityTaskCompletedEventAttributes),
+      'the activity ran on the worker',
+    );
   });
 });

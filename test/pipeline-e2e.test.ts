@@ -6,15 +6,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
-import { applyChainInProcess } from '../activities/chain-in-process';
-import { filterNames } from '../activities/filters/catalog';
-import { FileBlobStore } from '../src/blob-store';
-import { startPhotoRun, watchRun } from '../src/photo-runs';
+import { applyChainInProcess } from '../src/bench/monolith-chain';
+import { filterNames } from '../src/common/filter-catalog';
+import { FileBlobStore } from '../src/lib/blob-store';
+import { startPhotoRun, watchRun } from '../src/lib/photo-runs';
 import { provisionTemporalCli } from '../src/provision/temporal-cli';
-import { PHOTO_FILTERS, PHOTO_SHA256 } from '../workflows/search-attributes';
-import type { FilterStep } from '../activities/types';
-import type { Progress } from '../workflows/types';
-import { TASK_QUEUES } from '../workflows/task-queues';
+import { PHOTO_FILTERS, PHOTO_SHA256 } from '../src/common/search-attributes';
+import type { FilterStep } from '../src/common/types';
+import type { Progress } from '../src/common/workflow-io';
+import { TASK_QUEUES } from '../src/common/task-queues';
 import { jpeg } from './support/images';
 import { tempWorld, withWorkers } from './support/pipeline';
 import { devServerEnv } from './support/temporal';
@@ -51,16 +51,26 @@ describe('processPhoto end to end on a real dev server', () => {
   it('uploads, filters in order, shares to gallery and webhook, and matches the in-process result pixel for pixel', async () => {
     const seen: Progress[] = [];
     const { result, handle } = await withWorkers(env, world.config, async () => {
-      const handle = await startPhotoRun(env.client, { source: { path: photo }, filters: FILTERS, share: ['gallery', 'webhook'] });
+      const handle = await startPhotoRun(env.client, {
+        source: { path: photo },
+        filters: FILTERS,
+        share: ['gallery', 'webhook'],
+      });
       return { handle, result: await watchRun(handle, (p) => seen.push(p), 20) };
     });
 
     assert.match(handle.workflowId, /^photo-[0-9a-f]{12}-[0-9a-f]{6}$/);
     // EXIF orientation 6: the 1200x800 sensor image is upright 800x1200.
     assert.deepEqual([result.original.width, result.original.height], [800, 1200]);
-    assert.deepEqual(result.steps.map((s) => s.filter), ['resize', 'sepia', 'sharpen', 'watermark', 'output']);
+    assert.deepEqual(
+      result.steps.map((s) => s.filter),
+      ['resize', 'sepia', 'sharpen', 'watermark', 'output'],
+    );
     assert.deepEqual([result.output.format, result.output.width, result.output.height], ['jpeg', 480, 720]);
-    assert.ok(seen.some((p) => p.stage === 'filter'), 'the progress query reported filter steps while running');
+    assert.ok(
+      seen.some((p) => p.stage === 'filter'),
+      'the progress query reported filter steps while running',
+    );
 
     // The claim check holds the bytes; the pipeline's output equals the same filters applied in one process.
     const store = new FileBlobStore(world.config.blobDir);
@@ -72,7 +82,10 @@ describe('processPhoto end to end on a real dev server', () => {
     // Gallery: the published file is the output, and the page lists it.
     const gallery = result.shares.find((s) => s.target === 'gallery')!;
     assert.ok(readFileSync(gallery.location).equals(output));
-    assert.match(readFileSync(path.join(world.config.galleryDir, 'index.html'), 'utf8'), new RegExp(path.basename(gallery.location)));
+    assert.match(
+      readFileSync(path.join(world.config.galleryDir, 'index.html'), 'utf8'),
+      new RegExp(path.basename(gallery.location)),
+    );
 
     // Webhook: one signed post carrying the run's idempotency key.
     assert.equal(receiver.accepted.length, 1);
@@ -84,7 +97,13 @@ describe('processPhoto end to end on a real dev server', () => {
     // Findable in the UI by the project's search attributes.
     const description = await handle.describe();
     assert.equal(description.typedSearchAttributes.get(PHOTO_SHA256), result.original.sha256);
-    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_FILTERS), ['resize', 'sepia', 'sharpen', 'watermark', 'output']);
+    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_FILTERS), [
+      'resize',
+      'sepia',
+      'sharpen',
+      'watermark',
+      'output',
+    ]);
 
     // No image bytes in history: every payload is a few KB at most, and the secret never appears.
     const history = await handle.fetchHistory();
@@ -109,8 +128,18 @@ describe('processPhoto end to end on a real dev server', () => {
     // Asynchronously: the workers share this process's event loop.
     await withWorkers(env, world.config, () =>
       promisify(execFile)(cli, [
-        'workflow', 'execute', '--address', env.address, '--type', 'processPhoto', '--task-queue', TASK_QUEUES.workflow,
-        '--workflow-id', 'cli-started', '--input', input,
+        'workflow',
+        'execute',
+        '--address',
+        env.address,
+        '--type',
+        'processPhoto',
+        '--task-queue',
+        TASK_QUEUES.workflow,
+        '--workflow-id',
+        'cli-started',
+        '--input',
+        input,
       ]),
     );
     const result = await env.client.workflow.getHandle('cli-started').result();
@@ -124,7 +153,7 @@ describe('the photo client script against a real dev server', () => {
   let world: ReturnType<typeof tempWorld>;
   let photo: string;
   const photoCli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/photo.ts', ...args], {
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/bin/photo.ts', ...args], {
       cwd: path.resolve(__dirname, '..'),
       env: { ...process.env, TEMPORAL_ADDRESS: env.address },
     });
@@ -148,7 +177,16 @@ describe('the photo client script against a real dev server', () => {
 
   it('runs a photo, then answers status and result later, with --json', async () => {
     const { stdout } = await withWorkers(env, world.config, () =>
-      photoCli([photo, '--filter', 'resize:width=200', '--filter', 'watermark:text=© me, 2026', '--share', 'gallery', '--json']),
+      photoCli([
+        photo,
+        '--filter',
+        'resize:width=200',
+        '--filter',
+        'watermark:text=© me, 2026',
+        '--share',
+        'gallery',
+        '--json',
+      ]),
     );
     const run = JSON.parse(stdout.trim().split('\n').at(-1)!);
     assert.equal(run.status, 'COMPLETED');
@@ -168,7 +206,10 @@ describe('the photo client script against a real dev server', () => {
       (err: { code: number; stderr: string }) => err,
     );
     assert.equal(failed.code, 1);
-    assert.equal(failed.stderr.trim(), 'error: blur: expected sigma to be a number between 0.3 and 1000, received 5000 (number)');
+    assert.equal(
+      failed.stderr.trim(),
+      'error: blur: expected sigma to be a number between 0.3 and 1000, received 5000 (number)',
+    );
     const runs = await env.client.workflow.count('WorkflowType = "processPhoto"');
     assert.equal(runs.count, 1, 'only the earlier good run exists: the bad one never started');
   });

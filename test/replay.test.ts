@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { historyFromJson } from '../src/record-histories';
+import { historyFromJson } from '../src/lib/history-json';
 import { workflowBundle } from './support/temporal';
 
 /**
@@ -64,7 +64,10 @@ describe('replaying recorded histories', () => {
     const reachesShare = (f: Fixture) => activityTypes(f).some((t) => t.startsWith('share'));
     const before = fixtures.filter((f) => reachesShare(f) && !patchesOf(f).includes(PATCH_ID));
     const after = fixtures.filter((f) => reachesShare(f) && patchesOf(f).includes(PATCH_ID));
-    assert.ok(before.length > 0, `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`);
+    assert.ok(
+      before.length > 0,
+      `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`,
+    );
     assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
   });
 
@@ -80,14 +83,21 @@ describe('replaying recorded histories', () => {
     // The same check as running reordered code against the recorded history: swap two scheduled filter steps.
     const original = fixtures.find((f) => f.workflowId.startsWith('success-'));
     assert.ok(original, 'a success-* fixture');
-    const tampered = historyFromJson(JSON.parse(readFileSync(path.join(FIXTURES, `${original.workflowId}.json`), 'utf8')));
+    const tampered = historyFromJson(
+      JSON.parse(readFileSync(path.join(FIXTURES, `${original.workflowId}.json`), 'utf8')),
+    );
     const scheduled = (tampered.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
-    const [first, second] = [scheduled[1], scheduled[2]].map((e) => e.activityTaskScheduledEventAttributes!.activityType!);
+    const [first, second] = [scheduled[1], scheduled[2]].map(
+      (e) => e.activityTaskScheduledEventAttributes!.activityType!,
+    );
     assert.deepEqual([first.name, second.name], ['resize', 'sepia']);
     [first.name, second.name] = [second.name, first.name];
 
     const [result] = await replay([{ workflowId: original.workflowId, history: tampered }]);
-    assert.ok(result.error instanceof DeterminismViolationError, `expected a DeterminismViolationError, got ${result.error}`);
+    assert.ok(
+      result.error instanceof DeterminismViolationError,
+      `expected a DeterminismViolationError, got ${result.error}`,
+    );
     assert.match(result.error.message, /resize|sepia/);
   });
 });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../src/dev-server';
-import { freePort } from '../src/provision/free-port';
+import { startDevServer, type DevServer } from '../src/lib/dev-server';
+import { freePort } from '../src/lib/free-port';
 import { provisionTemporalCli } from '../src/provision/temporal-cli';
-import { ensureDevServer } from '../src/server';
+import { ensureDevServer } from '../src/lib/local-server';
 
 describe('the local dev server (npm run server)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-server-'));
@@ -39,7 +39,12 @@ describe('the local dev server (npm run server)', () => {
     const ui = await fetch(server.uiUrl!);
     assert.equal(ui.status, 200, 'the Web UI answers');
 
-    const reused = await ensureDevServer({ ip: '127.0.0.1', port: options.port, uiPort: options.uiPort, dbFile: options.dbFile });
+    const reused = await ensureDevServer({
+      ip: '127.0.0.1',
+      port: options.port,
+      uiPort: options.uiPort,
+      dbFile: options.dbFile,
+    });
     assert.equal(reused.server, undefined, 'nothing new was started');
   });
 });

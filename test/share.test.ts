@@ -9,11 +9,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createGalleryShare } from '../activities/share-gallery';
-import { createWebhookShare } from '../activities/share-webhook';
-import type { ImageRef, ShareInput } from '../activities/types';
-import { signWebhook, verifyWebhook } from '../activities/webhook-signature';
-import { FileBlobStore } from '../src/blob-store';
+import { createGalleryShare } from '../activities/share/gallery';
+import { createWebhookShare } from '../activities/share/webhook';
+import type { ImageRef, ShareInput } from '../src/common/types';
+import { signWebhook, verifyWebhook } from '../activities/share/webhook-signature';
+import { FileBlobStore } from '../src/lib/blob-store';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const SECRET = 'test-secret-5b1f0c9e';
@@ -27,12 +27,20 @@ let store: FileBlobStore;
 let image: ImageRef;
 
 async function jpeg(color: string): Promise<ImageRef> {
-  const data = await sharp({ create: { width: 32, height: 24, channels: 3, background: color } }).jpeg().toBuffer();
+  const data = await sharp({ create: { width: 32, height: 24, channels: 3, background: color } })
+    .jpeg()
+    .toBuffer();
   return { ...(await store.put(data, 'jpg')), format: 'jpeg', width: 32, height: 24, channels: 3 };
 }
 
 function share(overrides: Partial<ShareInput> = {}): ShareInput {
-  return { image, idempotencyKey: 'photo-1a2b3c4d5e6f-x7k2:gallery', title: 'beach.jpg', filters: ['grayscale'], ...overrides };
+  return {
+    image,
+    idempotencyKey: 'photo-1a2b3c4d5e6f-x7k2:gallery',
+    title: 'beach.jpg',
+    filters: ['grayscale'],
+    ...overrides,
+  };
 }
 
 /** Resolves to the error an activity threw, so tests can look at it. */
@@ -86,9 +94,10 @@ describe('gallery', () => {
     await writeFile(path.join(galleryDir, `${name}.json.ba9876543210.partial`), 'half');
     await writeFile(path.join(galleryDir, 'someone-else_gallery-00000000.jpg.0123456789ab.partial'), 'half');
     await run(gallery.shareGallery, share());
-    assert.deepEqual((await readdir(galleryDir)).filter((f) => f.endsWith('.partial')), [
-      'someone-else_gallery-00000000.jpg.0123456789ab.partial',
-    ]);
+    assert.deepEqual(
+      (await readdir(galleryDir)).filter((f) => f.endsWith('.partial')),
+      ['someone-else_gallery-00000000.jpg.0123456789ab.partial'],
+    );
   });
 
   test('republishing the same key is a duplicate and changes nothing', async () => {
@@ -106,21 +115,37 @@ describe('gallery', () => {
   test('the same key with different content overwrites its entry', async () => {
     const { galleryDir, gallery } = newGallery();
     await run(gallery.shareGallery, share({ title: 'take one' }));
-    const png = { ...image, format: 'png' as const, ...(await store.put(await sharp(await store.get(image.key)).png().toBuffer(), 'png')) };
+    const png = {
+      ...image,
+      format: 'png' as const,
+      ...(await store.put(
+        await sharp(await store.get(image.key))
+          .png()
+          .toBuffer(),
+        'png',
+      )),
+    };
     const rerun = await run(gallery.shareGallery, share({ title: 'take two', image: png }));
     assert.equal(rerun.duplicate, false);
     assert.ok(rerun.location.endsWith('.png'));
     const html = await readFile(path.join(galleryDir, 'index.html'), 'utf8');
     assert.equal(entries(html), 1);
     assert.ok(html.includes('take two') && !html.includes('take one'));
-    assert.deepEqual((await readdir(galleryDir)).filter((f) => f.endsWith('.jpg')), [], 'the old format is removed');
+    assert.deepEqual(
+      (await readdir(galleryDir)).filter((f) => f.endsWith('.jpg')),
+      [],
+      'the old format is removed',
+    );
   });
 
   test('different keys are different entries, newest first', async () => {
     const { galleryDir, gallery } = newGallery();
     await run(gallery.shareGallery, share({ idempotencyKey: 'photo-aaaaaaaaaaaa-0001:gallery', title: 'older' }));
     await new Promise((r) => setTimeout(r, 5));
-    await run(gallery.shareGallery, share({ idempotencyKey: 'photo-bbbbbbbbbbbb-0002:gallery', title: 'newer', image: await jpeg('#cc3366') }));
+    await run(
+      gallery.shareGallery,
+      share({ idempotencyKey: 'photo-bbbbbbbbbbbb-0002:gallery', title: 'newer', image: await jpeg('#cc3366') }),
+    );
     const html = await readFile(path.join(galleryDir, 'index.html'), 'utf8');
     assert.equal(entries(html), 2);
     assert.ok(html.indexOf('newer') < html.indexOf('older'));
@@ -131,7 +156,10 @@ describe('gallery', () => {
     // Separate instances, as separate worker processes would be.
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        run(createGalleryShare({ store, galleryDir }).shareGallery, share({ idempotencyKey: `photo-${i}:gallery`, title: `t${i}` })),
+        run(
+          createGalleryShare({ store, galleryDir }).shareGallery,
+          share({ idempotencyKey: `photo-${i}:gallery`, title: `t${i}` }),
+        ),
       ),
     );
     assert.equal(entries(await readFile(path.join(galleryDir, 'index.html'), 'utf8')), 12);
@@ -142,7 +170,10 @@ describe('gallery', () => {
     const keep = await run(gallery.shareGallery, share({ idempotencyKey: 'photo-keep:gallery', title: 'keep' }));
     await run(gallery.shareGallery, share({ title: 'gone' }));
     assert.equal(await run(gallery.unpublishGallery, { idempotencyKey: share().idempotencyKey }), true);
-    assert.deepEqual((await readdir(galleryDir)).sort(), ['index.html', path.basename(keep.location), path.basename(keep.location).replace(/jpg$/, 'json')].sort());
+    assert.deepEqual(
+      (await readdir(galleryDir)).sort(),
+      ['index.html', path.basename(keep.location), path.basename(keep.location).replace(/jpg$/, 'json')].sort(),
+    );
     const html = await readFile(path.join(galleryDir, 'index.html'), 'utf8');
     assert.ok(html.includes('keep') && !html.includes('gone'));
     assert.equal(await run(gallery.unpublishGallery, { idempotencyKey: share().idempotencyKey }), false);
@@ -188,14 +219,20 @@ describe('webhook', () => {
     createWebhookShare({ webhook: { url, secret }, timeoutMs }).shareWebhook;
   /** Errors end up in workflow history: neither the secret nor the URL's path or query may show. */
   const assertRedacted = (err: Error) => {
-    for (const secret of [SECRET, '?token', 'tok3n', '/hook-path']) assert.ok(!err.message.includes(secret), err.message);
+    for (const secret of [SECRET, '?token', 'tok3n', '/hook-path'])
+      assert.ok(!err.message.includes(secret), err.message);
   };
 
   test('posts a signed message that Slack and Discord accept, once per idempotency key', async () => {
     const input = share({ idempotencyKey: 'photo-1a2b3c4d5e6f-x7k2:webhook', title: 'Sunset <3 @everyone' });
     const first = await run(webhook(receiver.url), input);
     const second = await run(webhook(receiver.url), input);
-    assert.deepEqual(first, { target: 'webhook', location: new URL(receiver.url).origin, idempotencyKey: input.idempotencyKey, duplicate: false });
+    assert.deepEqual(first, {
+      target: 'webhook',
+      location: new URL(receiver.url).origin,
+      idempotencyKey: input.idempotencyKey,
+      duplicate: false,
+    });
     assert.equal(second.duplicate, true);
     assert.equal(receiver.posts.length, 2);
     assert.equal(receiver.accepted.length, 1);
@@ -207,7 +244,14 @@ describe('webhook', () => {
       const ts = post.headers['x-nano-photos-timestamp'] as string;
       assert.equal(post.headers['x-nano-photos-signature'], signWebhook(SECRET, ts, post.rawBody));
       assert.equal(verifyWebhook('another-secret', post.headers, post.rawBody), false);
-      assert.equal(verifyWebhook(SECRET, { timestamp: ts, signature: post.headers['x-nano-photos-signature'] as string }, `${post.rawBody} `), false);
+      assert.equal(
+        verifyWebhook(
+          SECRET,
+          { timestamp: ts, signature: post.headers['x-nano-photos-signature'] as string },
+          `${post.rawBody} `,
+        ),
+        false,
+      );
     }
     const body = receiver.accepted[0]!.body as Record<string, string>;
     assert.equal(body.username, 'nano-photos');
@@ -244,14 +288,22 @@ describe('webhook', () => {
   });
 
   test('a wrong secret is rejected by the receiver for good', async () => {
-    const err = await failure(run(webhook(receiver.url, 'wrong-secret'), share({ idempotencyKey: 'photo-bad-sig:webhook' })));
+    const err = await failure(
+      run(webhook(receiver.url, 'wrong-secret'), share({ idempotencyKey: 'photo-bad-sig:webhook' })),
+    );
     assert.ok(isNonRetryable(err));
     assert.match(err.message, /401/);
     assert.ok(!err.message.includes('wrong-secret'));
   });
 
   test('4xx is final except 408 and 429; 5xx is retried; the answer is redacted', async () => {
-    for (const [status, final] of [[400, true], [404, true], [408, false], [429, false], [503, false]] as const) {
+    for (const [status, final] of [
+      [400, true],
+      [404, true],
+      [408, false],
+      [429, false],
+      [503, false],
+    ] as const) {
       const err = await failure(run(webhook(`${statusUrl}/${status}/hook-path?token=tok3n`), share()));
       assert.equal(isNonRetryable(err), final, `${status}: ${err.message}`);
       assert.ok(err.message.includes(String(status)) && err.message.includes(statusUrl), err.message);

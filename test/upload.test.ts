@@ -11,10 +11,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import type { ImageRef, UploadSource } from '../activities/types';
-import { createUploadActivities } from '../activities/upload';
-import { FileBlobStore } from '../src/blob-store';
-import type { UploadLimits } from '../src/config';
+import type { ImageRef, UploadSource } from '../src/common/types';
+import { createUploadActivities } from '../activities/upload/upload';
+import { FileBlobStore } from '../src/lib/blob-store';
+import type { UploadLimits } from '../src/lib/config';
 import * as images from './support/images';
 
 let tmp: string;
@@ -137,7 +137,15 @@ describe('upload accepts', () => {
   test('a JPEG, stored unchanged under its content hash', async () => {
     const { ref, store } = await accept({ path: await file('photo.jpg', photo) });
     const hash = sha256(photo);
-    assert.deepEqual(ref, { key: `${hash}.jpg`, format: 'jpeg', width: 64, height: 48, channels: 3, bytes: photo.length, sha256: hash });
+    assert.deepEqual(ref, {
+      key: `${hash}.jpg`,
+      format: 'jpeg',
+      width: 64,
+      height: 48,
+      channels: 3,
+      bytes: photo.length,
+      sha256: hash,
+    });
     assert.deepEqual(await store.get(ref.key), photo);
   });
 
@@ -258,7 +266,9 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
   test('a real single-colour 4000 x 4000 PNG of a few KB, over a 1 megapixel limit', async () => {
     const flat = await images.flatPng({ width: 4000, height: 4000 });
     assert.ok(flat.length < 10_000);
-    await reject({ path: await file('flat.png', flat) }, /at most 1000000 pixels \(maxPixels\)/, { maxPixels: 1_000_000 });
+    await reject({ path: await file('flat.png', flat) }, /at most 1000000 pixels \(maxPixels\)/, {
+      maxPixels: 1_000_000,
+    });
   });
 
   test('an SVG reading a local file: <image href="file:///etc/passwd">', async () => {
@@ -280,12 +290,24 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
 
   test('SVG references hidden in CSS, escapes, stylesheets, nested documents or gzip', async () => {
     const cases: [string, Buffer, RegExp][] = [
-      ['css-url', images.svg('<rect width="9" height="9" style="fill: url(\'https://example.com/p.svg#x\')"/>'), /url\(https:/],
-      ['char-ref', images.svg('<rect width="9" height="9" style="fill: &#117;rl(/etc/passwd)"/>'), /url\(\/etc\/passwd\)/],
+      [
+        'css-url',
+        images.svg('<rect width="9" height="9" style="fill: url(\'https://example.com/p.svg#x\')"/>'),
+        /url\(https:/,
+      ],
+      [
+        'char-ref',
+        images.svg('<rect width="9" height="9" style="fill: &#117;rl(/etc/passwd)"/>'),
+        /url\(\/etc\/passwd\)/,
+      ],
       ['css-escape', images.svg('<style>rect { fill: u\\72l(file:///x) }</style>'), /url\(file:/],
       ['import', images.svg('<style>@import "https://example.com/a.css";</style>'), /@import/],
       ['stylesheet', images.svg('', undefined, '<?xml-stylesheet type="text/css" href="a.css"?>'), /href="a.css"/],
-      ['nested-svg', images.svg('<image href="data:image/svg+xml;base64,PHN2Zy8+" width="9" height="9"/>'), /href="data:image\/svg/],
+      [
+        'nested-svg',
+        images.svg('<image href="data:image/svg+xml;base64,PHN2Zy8+" width="9" height="9"/>'),
+        /href="data:image\/svg/,
+      ],
       ['svgz', gzipSync(images.svg()), /gzip-compressed/],
     ];
     for (const [name, data, pattern] of cases) await reject({ path: await file(`${name}.svg`, data) }, pattern);
@@ -317,9 +339,13 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
 
   test('a file larger than maxBytes', async () => {
     const big = await images.jpeg({ width: 400, height: 300 });
-    await reject({ path: await file('big.jpg', big) }, new RegExp(`at most 10000 bytes \\(maxBytes\\), received ${big.length} bytes`), {
-      maxBytes: 10_000,
-    });
+    await reject(
+      { path: await file('big.jpg', big) },
+      new RegExp(`at most 10000 bytes \\(maxBytes\\), received ${big.length} bytes`),
+      {
+        maxBytes: 10_000,
+      },
+    );
   });
 
   test('a URL answering 404', async () => {
@@ -336,8 +362,12 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
   });
 
   test('an oversized download, declared or streamed', async () => {
-    await reject({ url: `${base}/big-declared` }, /at most 10000 bytes \(maxBytes\), received a Content-Length of/, { maxBytes: 10_000 });
-    await reject({ url: `${base}/big-chunked` }, /at most 10000 bytes \(maxBytes\), received 1\d{4} bytes/, { maxBytes: 10_000 });
+    await reject({ url: `${base}/big-declared` }, /at most 10000 bytes \(maxBytes\), received a Content-Length of/, {
+      maxBytes: 10_000,
+    });
+    await reject({ url: `${base}/big-chunked` }, /at most 10000 bytes \(maxBytes\), received 1\d{4} bytes/, {
+      maxBytes: 10_000,
+    });
   });
 });
 

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { processPhoto, SHARE_MAX_ATTEMPTS } from '../workflows/process-photo';
-import { TASK_QUEUES } from '../workflows/task-queues';
-import type { ProcessPhotoInput } from '../workflows/types';
+import { TASK_QUEUES } from '../src/common/task-queues';
+import type { ProcessPhotoInput } from '../src/common/workflow-io';
 import { jpeg, truncatedJpeg } from './support/images';
 import { tempWorld, withWorkers } from './support/pipeline';
 import { timeSkippingEnv } from './support/temporal';
@@ -36,11 +36,21 @@ describe('processPhoto on the time-skipping server', () => {
 
   const run = (input: ProcessPhotoInput) =>
     withWorkers(env, world.config, () =>
-      env.client.workflow.execute(processPhoto, { taskQueue: TASK_QUEUES.workflow, workflowId: `ts-${++runs}`, args: [input] }),
+      env.client.workflow.execute(processPhoto, {
+        taskQueue: TASK_QUEUES.workflow,
+        workflowId: `ts-${++runs}`,
+        args: [input],
+      }),
     );
-  const history = (id: string) => env.client.workflow.getHandle(id).fetchHistory().then((h) => h.events ?? []);
+  const history = (id: string) =>
+    env.client.workflow
+      .getHandle(id)
+      .fetchHistory()
+      .then((h) => h.events ?? []);
   const galleryImages = () =>
-    existsSync(world.config.galleryDir) ? readdirSync(world.config.galleryDir).filter((f) => /\.(jpg|png)$/.test(f)) : [];
+    existsSync(world.config.galleryDir)
+      ? readdirSync(world.config.galleryDir).filter((f) => /\.(jpg|png)$/.test(f))
+      : [];
 
   it('rides out a webhook that is down for an hour, in seconds of wall time', async () => {
     // The first 19 attempts back off 2 s, 4 s, ... up to 5 minutes apart: more than an hour of outage.
@@ -73,13 +83,18 @@ describe('processPhoto on the time-skipping server', () => {
   it('fails on the first attempt, non-retryably, when the upload is a truncated JPEG', async () => {
     const broken = path.join(world.dir, 'broken.jpg');
     writeFileSync(broken, await truncatedJpeg());
-    await assert.rejects(run({ source: { path: broken }, filters: [{ filter: 'sepia' }], share: ['gallery'] }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      assert.match(String((err.cause?.cause as Error | undefined)?.message), /damaged|truncated|premature|decode/i);
-      return true;
-    });
+    await assert.rejects(
+      run({ source: { path: broken }, filters: [{ filter: 'sepia' }], share: ['gallery'] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(String((err.cause?.cause as Error | undefined)?.message), /damaged|truncated|premature|decode/i);
+        return true;
+      },
+    );
     const events = await history(`ts-${runs}`);
-    const attempts = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = events
+      .filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.deepEqual(attempts, [1], 'one upload attempt, no retries');
     assert.deepEqual(galleryImages(), []);
   });
@@ -92,14 +107,21 @@ describe('processPhoto on the time-skipping server', () => {
         run({ source: { path: photo }, filters: [{ filter: 'grayscale' }], share: ['gallery', 'webhook'] }),
         (err: unknown) => {
           assert.ok(err instanceof WorkflowFailedError);
-          assert.match(String(err.cause?.message), /sharing failed \(webhook: .*500.*\); the gallery entry was removed/);
+          assert.match(
+            String(err.cause?.message),
+            /sharing failed \(webhook: .*500.*\); the gallery entry was removed/,
+          );
           return true;
         },
       );
     } finally {
       receiver.setMode('ok');
     }
-    assert.equal(receiver.posts.length - postsBefore, SHARE_MAX_ATTEMPTS, 'every attempt reached the receiver, then it stopped');
+    assert.equal(
+      receiver.posts.length - postsBefore,
+      SHARE_MAX_ATTEMPTS,
+      'every attempt reached the receiver, then it stopped',
+    );
     assert.deepEqual(galleryImages(), [], 'the gallery publish was compensated');
   });
 });

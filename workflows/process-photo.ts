@@ -8,16 +8,22 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChainActivities } from '../activities/chain-activity';
-import type { FilterActivities } from '../activities/filter-activities';
-import { completeChain, validateChain } from '../activities/filters/chain';
-import { INVALID_INPUT, invalidInput } from '../activities/params';
-import type { ShareActivities } from '../activities/share-activities';
-import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../activities/types';
-import type { UploadActivities } from '../activities/upload';
-import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from './search-attributes';
-import { TASK_QUEUES } from './task-queues';
-import { SHARE_TARGETS, type ProcessPhotoInput, type ProcessPhotoResult, type Progress, type ShareTarget } from './types';
+import type { ChainActivities } from '../activities/filters/fused-chain';
+import type { FilterActivities } from '../activities/filters/activities';
+import { completeChain, validateChain } from '../src/common/filter-chain';
+import { INVALID_INPUT, invalidInput } from '../src/common/params';
+import type { ShareActivities } from '../activities/share/activities';
+import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../src/common/types';
+import type { UploadActivities } from '../activities/upload/upload';
+import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
+import { TASK_QUEUES } from '../src/common/task-queues';
+import {
+  SHARE_TARGETS,
+  type ProcessPhotoInput,
+  type ProcessPhotoResult,
+  type Progress,
+  type ShareTarget,
+} from '../src/common/workflow-io';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
@@ -28,7 +34,13 @@ const uploadOptions: ActivityOptions = {
   taskQueue: TASK_QUEUES.upload,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes,
+  },
 };
 
 /** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
@@ -36,7 +48,13 @@ const filterOptions: ActivityOptions = {
   taskQueue: TASK_QUEUES.filter,
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes,
+  },
 };
 
 /**
@@ -47,7 +65,13 @@ export const SHARE_MAX_ATTEMPTS = 25;
 const shareOptions: ActivityOptions = {
   taskQueue: TASK_QUEUES.share,
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: SHARE_MAX_ATTEMPTS, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: SHARE_MAX_ATTEMPTS,
+    nonRetryableErrorTypes,
+  },
 };
 
 const { upload } = proxyActivities<UploadActivities>(uploadOptions);
@@ -70,7 +94,9 @@ function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets
   const source = input?.source as Record<string, unknown> | undefined;
   const kinds = source ? ['path', 'url'].filter((k) => typeof source[k] === 'string') : [];
   if (kinds.length !== 1 || Object.keys(source!).length !== 1) {
-    throw invalidInput(`expected source to be {"path": "..."} or {"url": "..."}, received ${JSON.stringify(input?.source)}`);
+    throw invalidInput(
+      `expected source to be {"path": "..."} or {"url": "..."}, received ${JSON.stringify(input?.source)}`,
+    );
   }
   const chain = validateChain(input.filters ?? []);
   const targets = input.share ?? [];
@@ -81,7 +107,9 @@ function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets
     }
   }
   if (input.title !== undefined && (typeof input.title !== 'string' || input.title.length > 200)) {
-    throw invalidInput(`expected title to be a string of at most 200 characters, received ${JSON.stringify(input.title)}`);
+    throw invalidInput(
+      `expected title to be a string of at most 200 characters, received ${JSON.stringify(input.title)}`,
+    );
   }
   if (input.fuse !== undefined && typeof input.fuse !== 'boolean') {
     throw invalidInput(`expected fuse to be true or false, received ${JSON.stringify(input.fuse)}`);

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../dev-server';
-import { projectRoot } from '../paths';
-import { freePort } from '../provision/free-port';
-import type { ServiceName } from '../../workflows/task-queues';
+import { startDevServer, type DevServer } from '../lib/dev-server';
+import { projectRoot } from '../lib/paths';
+import { freePort } from '../lib/free-port';
+import type { ServiceName } from '../common/task-queues';
 
 /**
  * The processes a benchmark mode runs on: a Temporal dev server on a free port and worker processes started as
@@ -64,7 +64,9 @@ function track(label: string, proc: ChildProcess): Child {
  * package.json), so the benchmark measures the shipped defaults.
  */
 export function workerScriptEnv(): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const env: Record<string, string> = {};
   for (const word of (pkg.scripts.worker ?? '').split(/\s+/)) {
     const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
@@ -113,7 +115,9 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
   const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
   while (!o.readyLine.test(output)) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`${o.label} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; see ${o.logFile}\n${output}`);
+      throw new Error(
+        `${o.label} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; see ${o.logFile}\n${output}`,
+      );
     }
     if (Date.now() > deadline) {
       await child.stop(0);
@@ -131,12 +135,18 @@ export interface WorkerGroup {
   concurrency?: number;
 }
 
-export function startWorker(group: WorkerGroup, address: string, dataDir: string, logFile: string, env: Record<string, string> = {}): Promise<Child> {
+export function startWorker(
+  group: WorkerGroup,
+  address: string,
+  dataDir: string,
+  logFile: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
   const args = ['--services', group.services.join(',')];
   if (group.concurrency !== undefined) args.push('--concurrency', String(group.concurrency));
   return startNodeProcess({
     label: `worker:${group.services.join('+')}`,
-    entry: 'src/worker.ts',
+    entry: 'src/bin/worker.ts',
     args,
     env: { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', NANO_PHOTOS_DATA_DIR: dataDir, ...env },
     logFile,

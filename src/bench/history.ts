@@ -115,7 +115,9 @@ export function timeline(events: Event[]): RunTimeline {
     activityMs: runs.reduce((sum, r) => sum + (r.completed! - r.started!), 0),
     activities: runs.length,
     events: events.length,
-    retries: runs.filter((r) => (r.attempt ?? 1) > 1).map((r) => `${r.type} attempt ${r.attempt}: ${r.failure ?? 'unknown'}`),
+    retries: runs
+      .filter((r) => (r.attempt ?? 1) > 1)
+      .map((r) => `${r.type} attempt ${r.attempt}: ${r.failure ?? 'unknown'}`),
     incidents: events
       .filter((e) => INCIDENTS.includes(e.eventType!))
       .map((e) => EventType[e.eventType!].replace('EVENT_TYPE_', '')),

@@ -18,7 +18,8 @@ export const MONOLITH_MODES = {
   filters: {
     id: 'monolith-filters',
     label: '(a) monolith, filters only',
-    description: 'applyChainInProcess on photos already in memory: no upload check, no store, no gallery (reference only)',
+    description:
+      'applyChainInProcess on photos already in memory: no upload check, no store, no gallery (reference only)',
   },
 } as const;
 
@@ -29,11 +30,23 @@ export class MonolithRunner {
     private readonly logFile: string,
   ) {}
 
-  static async start(ctx: BenchContext, kind: MonolithConfig['kind'], warmup: string[], limit: number, env: Record<string, string>) {
+  static async start(
+    ctx: BenchContext,
+    kind: MonolithConfig['kind'],
+    warmup: string[],
+    limit: number,
+    env: Record<string, string>,
+  ) {
     const dataDir = path.join(ctx.workDir, `data-monolith-${kind}`);
     mkdirSync(dataDir, { recursive: true });
     const logFile = path.join(ctx.workDir, `monolith-${kind}.log`);
-    const child = await startNodeProcess({ label: 'monolith', entry: 'src/bench/monolith.ts', logFile, env, ipc: true });
+    const child = await startNodeProcess({
+      label: 'monolith',
+      entry: 'src/bench/monolith.ts',
+      logFile,
+      env,
+      ipc: true,
+    });
     const runner = new MonolithRunner(child, logFile);
     const ready = runner.message('ready');
     const config: MonolithConfig = { kind, warmup, inFlight: limit, dataDir };

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import sharp from 'sharp';
-import { applyChainInProcess } from '../../activities/chain-in-process';
-import { createShareActivities } from '../../activities/share-activities';
-import { createUploadActivities } from '../../activities/upload';
-import { FileBlobStore } from '../blob-store';
-import { loadConfig } from '../config';
-import { tuneProcess } from '../worker';
+import { applyChainInProcess } from './monolith-chain';
+import { createShareActivities } from '../../activities/share/activities';
+import { createUploadActivities } from '../../activities/upload/upload';
+import { FileBlobStore } from '../lib/blob-store';
+import { loadConfig } from '../lib/config';
+import { tuneProcess } from '../lib/process-tuning';
 import { inFlight } from './stats';
 import { WORKLOAD_FILTERS, WORKLOAD_SHARE, type JobTiming } from './workload';
 
@@ -55,7 +55,12 @@ async function main(config: MonolithConfig): Promise<void> {
     const image = { ...blob, format: 'jpeg' as const, width, height, channels };
     for (const target of WORKLOAD_SHARE) {
       if (target !== 'gallery') continue;
-      await shareGallery({ image, idempotencyKey: `monolith-${process.pid}-${n}:gallery`, title: path.basename(photo), filters: filterNames });
+      await shareGallery({
+        image,
+        idempotencyKey: `monolith-${process.pid}-${n}:gallery`,
+        title: path.basename(photo),
+        filters: filterNames,
+      });
     }
     return blob.key;
   };

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { ChainInput } from '../../activities/chain-activity';
-import { filterNames } from '../../activities/filters/catalog';
-import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../../activities/types';
-import { TASK_QUEUES } from '../../workflows/task-queues';
-import { installQuietRuntime } from '../logging';
+import type { ChainInput } from '../../activities/filters/fused-chain';
+import { filterNames } from '../common/filter-catalog';
+import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../common/types';
+import { TASK_QUEUES } from '../common/task-queues';
+import { installQuietRuntime } from '../lib/logging';
 import { PLAIN_TASK_QUEUE } from './plain-workflow';
 
 /**
@@ -15,13 +15,23 @@ import { PLAIN_TASK_QUEUE } from './plain-workflow';
  */
 
 const HASH = '0'.repeat(64);
-const PHOTO: ImageRef = { key: `${HASH}.jpg`, format: 'jpeg', width: 4000, height: 3000, channels: 3, bytes: 1, sha256: HASH };
+const PHOTO: ImageRef = {
+  key: `${HASH}.jpg`,
+  format: 'jpeg',
+  width: 4000,
+  height: 3000,
+  channels: 3,
+  bytes: 1,
+  sha256: HASH,
+};
 
 const noop = {
   async upload(): Promise<ImageRef> {
     return PHOTO;
   },
-  ...Object.fromEntries(filterNames.map((name) => [name, async (input: FilterInput): Promise<ImageRef> => input.image])),
+  ...Object.fromEntries(
+    filterNames.map((name) => [name, async (input: FilterInput): Promise<ImageRef> => input.image]),
+  ),
   async applyChain(input: ChainInput): Promise<ImageRef> {
     return input.image;
   },
@@ -41,7 +51,13 @@ async function main(): Promise<void> {
   const common = { connection, namespace: 'default' };
   const workers =
     role === 'plain-workflows'
-      ? [await Worker.create({ ...common, taskQueue: `${PLAIN_TASK_QUEUE}-workflows`, workflowsPath: path.join(__dirname, 'plain-workflow.ts') })]
+      ? [
+          await Worker.create({
+            ...common,
+            taskQueue: `${PLAIN_TASK_QUEUE}-workflows`,
+            workflowsPath: path.join(__dirname, 'plain-workflow.ts'),
+          }),
+        ]
       : await Promise.all(
           [TASK_QUEUES.upload, TASK_QUEUES.filter, TASK_QUEUES.share, PLAIN_TASK_QUEUE].map((taskQueue) =>
             Worker.create({ ...common, taskQueue, activities: noop, maxConcurrentActivityTaskExecutions: concurrency }),

@@ -1,14 +1,22 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SERVICE_NAMES, type ServiceName } from '../../workflows/task-queues';
-import { projectRoot } from '../paths';
-import { samplePhotoDir } from '../sample-photos';
+import { SERVICE_NAMES, type ServiceName } from '../common/task-queues';
+import { projectRoot } from '../lib/paths';
+import { samplePhotoDir } from '../lib/sample-photos';
 import type { ModeId } from './results';
 import { WORKLOAD_LABEL } from './workload';
 
 /** `npm run bench`'s modes and command line. */
 
-export const ALL_MODES: ModeId[] = ['monolith', 'monolith-filters', 'nano', 'fused', 'nano-single', 'ceiling', 'ceiling-plain'];
+export const ALL_MODES: ModeId[] = [
+  'monolith',
+  'monolith-filters',
+  'nano',
+  'fused',
+  'nano-single',
+  'ceiling',
+  'ceiling-plain',
+];
 /** Enough pipelines at once to keep the workflow worker and the server busy (see BENCHMARKS.md). */
 export const CEILING_IN_FLIGHT = 16;
 /** Modes only full runs include. */
@@ -80,7 +88,8 @@ Options:
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`${name}: expected a positive integer, received ${raw}`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new Error(`${name}: expected a positive integer, received ${raw}`);
   return n;
 }
 
@@ -133,9 +142,12 @@ export function parseOptions(args: string[]): Options | 'help' {
   });
   if (values.help) return 'help';
   const quick = values.quick!;
-  const modes = (values.modes?.split(',').map((m) => m.trim()) ?? ALL_MODES.filter((m) => !(quick && FULL_ONLY.includes(m)))) as ModeId[];
-  for (const m of modes) if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode ${m}; expected some of ${ALL_MODES.join(', ')}`);
-  if (values['server-db'] !== 'file' && values['server-db'] !== 'memory') throw new Error(`--server-db: expected file or memory, received ${values['server-db']}`);
+  const modes = (values.modes?.split(',').map((m) => m.trim()) ??
+    ALL_MODES.filter((m) => !(quick && FULL_ONLY.includes(m)))) as ModeId[];
+  for (const m of modes)
+    if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode ${m}; expected some of ${ALL_MODES.join(', ')}`);
+  if (values['server-db'] !== 'file' && values['server-db'] !== 'memory')
+    throw new Error(`--server-db: expected file or memory, received ${values['server-db']}`);
   const concurrency = Object.fromEntries(
     Object.entries(keyValues('--concurrency', values.concurrency)).map(([service, n]) => {
       if (!SERVICE_NAMES.includes(service as ServiceName)) throw new Error(`--concurrency: unknown service ${service}`);

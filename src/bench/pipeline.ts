@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { processPhoto } from '../../workflows';
-import { TASK_QUEUES, type ServiceName } from '../../workflows/task-queues';
-import type { ProcessPhotoInput } from '../../workflows/types';
+import { TASK_QUEUES, type ServiceName } from '../common/task-queues';
+import type { ProcessPhotoInput } from '../common/workflow-io';
 import { startNodeProcess, startServer, startWorker, type Child, type ServerHandle } from './cluster';
 import { timeline } from './history';
 import { PLAIN_TASK_QUEUE, sixSteps } from './plain-workflow';
@@ -16,9 +16,15 @@ import { WORKLOAD_FILTERS, WORKLOAD_SHARE, type JobTiming } from './workload';
 
 export type Layout = 'split' | 'single';
 
-export function workerGroups(layout: Layout, concurrency: Partial<Record<ServiceName, number>>): { services: ServiceName[]; concurrency?: number }[] {
+export function workerGroups(
+  layout: Layout,
+  concurrency: Partial<Record<ServiceName, number>>,
+): { services: ServiceName[]; concurrency?: number }[] {
   if (layout === 'single') return [{ services: ['workflow', 'upload', 'filter', 'share'] }];
-  return (['workflow', 'upload', 'filter', 'share'] as const).map((s) => ({ services: [s], concurrency: concurrency[s] }));
+  return (['workflow', 'upload', 'filter', 'share'] as const).map((s) => ({
+    services: [s],
+    concurrency: concurrency[s],
+  }));
 }
 
 export interface Deployment {
@@ -76,7 +82,9 @@ export async function startPhotoWorkers(
 ): Promise<void> {
   const groups = workerGroups(layout, concurrency);
   d.workers = await Promise.all(
-    groups.map((g) => startWorker(g, d.server.address, d.dataDir, path.join(ctx.workDir, `worker-${g.services.join('+')}.log`), env)),
+    groups.map((g) =>
+      startWorker(g, d.server.address, d.dataDir, path.join(ctx.workDir, `worker-${g.services.join('+')}.log`), env),
+    ),
   );
 }
 
@@ -92,7 +100,13 @@ export async function startNoopWorkers(ctx: BenchContext, d: Deployment, env: Re
       readyLine: /serving/,
     });
   d.workers = await Promise.all([
-    startWorker({ services: ['workflow'] }, d.server.address, d.dataDir, path.join(ctx.workDir, 'worker-workflow-ceiling.log'), env),
+    startWorker(
+      { services: ['workflow'] },
+      d.server.address,
+      d.dataDir,
+      path.join(ctx.workDir, 'worker-workflow-ceiling.log'),
+      env,
+    ),
     noop('activities'),
     noop('plain-workflows'),
   ]);
@@ -118,7 +132,11 @@ async function runWorkflows(
     const handle =
       input === 'plain'
         ? await client.workflow.start(sixSteps, { taskQueue: `${PLAIN_TASK_QUEUE}-workflows`, workflowId })
-        : await client.workflow.start(processPhoto, { taskQueue: TASK_QUEUES.workflow, workflowId, args: [{ source: { path: photo }, ...input }] });
+        : await client.workflow.start(processPhoto, {
+            taskQueue: TASK_QUEUES.workflow,
+            workflowId,
+            args: [{ source: { path: photo }, ...input }],
+          });
     const result = await handle.result();
     const output = typeof result === 'object' ? result.output.key : undefined;
     return { photo, startMs, endMs: performance.now() - t0, resultAt: Date.now(), output };
@@ -139,7 +157,15 @@ async function historiesOf(client: Client, ids: string[]) {
 export type PipelineInput = Omit<ProcessPhotoInput, 'source'> | 'plain';
 
 /** Warm-up runs, then a few runs one at a time: the hop without any load (orchestration cost, no queueing). */
-export async function warmUp(ctx: BenchContext, d: Deployment, tag: string, input: PipelineInput, warmup: string[], idle: string[], limit: number) {
+export async function warmUp(
+  ctx: BenchContext,
+  d: Deployment,
+  tag: string,
+  input: PipelineInput,
+  warmup: string[],
+  idle: string[],
+  limit: number,
+) {
   if (warmup.length) await runWorkflows(d.client, warmup, limit, input, `${tag}-warmup`);
   if (idle.length === 0) return undefined;
   const { ids } = await runWorkflows(d.client, idle, 1, input, `${tag}-idle`);
@@ -149,7 +175,13 @@ export async function warmUp(ctx: BenchContext, d: Deployment, tag: string, inpu
 }
 
 /** One measured batch of workflows, with CPU and RSS sampling and the runs' timelines. */
-export async function pipelineRound(d: Deployment, tag: string, input: PipelineInput, jobs: string[], limit: number): Promise<Round> {
+export async function pipelineRound(
+  d: Deployment,
+  tag: string,
+  input: PipelineInput,
+  jobs: string[],
+  limit: number,
+): Promise<Round> {
   const sampler = new UsageSampler(d.watched()).start();
   const { timings, ids } = await runWorkflows(d.client, jobs, limit, input, tag);
   const usage = sampler.stop();

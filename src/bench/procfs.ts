@@ -39,7 +39,11 @@ export function machineCpuSeconds(): { busy: number; ioWait: number; total: numb
   if (!line?.startsWith('cpu ')) return { busy: NaN, ioWait: NaN, total: NaN };
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
-  return { busy: (total - idle - iowait) / TICKS_PER_SECOND, ioWait: iowait / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+  return {
+    busy: (total - idle - iowait) / TICKS_PER_SECOND,
+    ioWait: iowait / TICKS_PER_SECOND,
+    total: total / TICKS_PER_SECOND,
+  };
 }
 
 export interface Watched {
@@ -84,7 +88,10 @@ export class UsageSampler {
   private peaks = new Map<number, number>();
   private peakSum = 0;
 
-  constructor(private readonly watched: Watched[], private readonly everyMs = 100) {}
+  constructor(
+    private readonly watched: Watched[],
+    private readonly everyMs = 100,
+  ) {}
 
   start(): this {
     this.started = performance.now();

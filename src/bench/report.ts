@@ -46,7 +46,9 @@ export function retryNote(modes: ModeResult[]): string | undefined {
   const describe = (m: ModeResult) =>
     [
       m.retries.length ? `${m.retries.length} retries (${m.retries[0]})` : '',
-      m.incidents.length ? `${m.incidents.length} task timeouts or failures (${[...new Set(m.incidents)].join(', ')})` : '',
+      m.incidents.length
+        ? `${m.incidents.length} task timeouts or failures (${[...new Set(m.incidents)].join(', ')})`
+        : '',
       late(m) ? `a result reached the client ${f(m.maxResultDelayMs! / 1000, 1)} s after its run had closed` : '',
     ]
       .filter(Boolean)
@@ -63,7 +65,10 @@ export function checkOutputs(modes: ModeResult[]): { identical: boolean; text: s
   if (withOutputs.length === 0) return { identical: true, text: 'Outputs: no mode produced photos.' };
   return differing.length === 0
     ? { identical: true, text: `Outputs: byte-identical for all ${photos.length} photos across ${names}, every run.` }
-    : { identical: false, text: `Outputs DIFFER for ${differing.length} of ${photos.length} photos (${differing.slice(0, 3).join(', ')}) across ${names}.` };
+    : {
+        identical: false,
+        text: `Outputs DIFFER for ${differing.length} of ${photos.length} photos (${differing.slice(0, 3).join(', ')}) across ${names}.`,
+      };
 }
 
 export interface BenchReport {
@@ -139,7 +144,18 @@ function table(head: string[], rows: string[][], align: ('l' | 'r')[]): { text: 
 }
 
 export function mainTable(modes: ModeResult[]) {
-  const head = ['mode', 'throughput', 'rounds', '× monolith', 'p50 ms', 'p95 ms', 'hop p50/p95 ms', 'hop p50 idle', 'CPU', 'worker RSS peak'];
+  const head = [
+    'mode',
+    'throughput',
+    'rounds',
+    '× monolith',
+    'p50 ms',
+    'p95 ms',
+    'hop p50/p95 ms',
+    'hop p50 idle',
+    'CPU',
+    'worker RSS peak',
+  ];
   const rows = modes.map((m) => [
     m.label,
     `${f(m.throughput, 2)} ${m.unit}`,
@@ -156,7 +172,15 @@ export function mainTable(modes: ModeResult[]) {
 }
 
 export function hopTable(modes: ModeResult[]) {
-  const head = ['mode', 'hops', 'total p50', '→ workflow task', 'workflow task', '→ next activity', 'start → 1st activity'];
+  const head = [
+    'mode',
+    'hops',
+    'total p50',
+    '→ workflow task',
+    'workflow task',
+    '→ next activity',
+    'start → 1st activity',
+  ];
   const rows = modes
     .filter((m) => m.hops?.count)
     .map((m) => [
@@ -198,7 +222,10 @@ export function noiseWarning(modes: ModeResult[]): string | undefined {
   const noisy = modes.filter((m) => m.usage.otherCpu >= 0.1 || m.usage.ioWait >= 0.1);
   if (noisy.length === 0) return undefined;
   const why = (m: ModeResult) =>
-    [m.usage.otherCpu >= 0.1 ? `other programs used ${f(m.usage.otherCpu * 100)}% of all cores` : '', m.usage.ioWait >= 0.1 ? `${f(m.usage.ioWait * 100)}% waiting for the disk` : '']
+    [
+      m.usage.otherCpu >= 0.1 ? `other programs used ${f(m.usage.otherCpu * 100)}% of all cores` : '',
+      m.usage.ioWait >= 0.1 ? `${f(m.usage.ioWait * 100)}% waiting for the disk` : '',
+    ]
       .filter(Boolean)
       .join(', ');
   return (
@@ -240,7 +267,8 @@ export function markdown(report: BenchReport, previousFile: string): string {
   const previous = existsSync(previousFile) ? readFileSync(previousFile, 'utf8') : '';
   const start = previous.indexOf(NOTES_START);
   const end = previous.indexOf(NOTES_END);
-  const notes = start >= 0 && end > start ? previous.slice(start, end + NOTES_END.length) : `${NOTES_START}\n${NOTES_END}`;
+  const notes =
+    start >= 0 && end > start ? previous.slice(start, end + NOTES_END.length) : `${NOTES_START}\n${NOTES_END}`;
   const m = report.machine;
   const settings = Object.entries(report.settings).map(([k, v]) => `- ${k}: ${v}`);
   return [
@@ -266,17 +294,21 @@ export function markdown(report: BenchReport, previousFile: string): string {
     mainTable(report.modes).markdown,
     '',
     ...(noiseWarning(report.modes) ? [`> ${noiseWarning(report.modes)}`, ''] : []),
-    "- **throughput**: runs per second from the first start to the last result of a round; with rounds, the median " +
+    '- **throughput**: runs per second from the first start to the last result of a round; with rounds, the median ' +
       "round (each round's in **rounds**). **p50/p95**: each photo from the start request to its result. **hop**: one " +
       "activity's completion to the next one's start, from the event history; **hop p50 idle**: the same with one run " +
       'in flight. **CPU**: busy share of all cores during the measured runs (in brackets: the share other programs ' +
       "used, when 5 % or more). **worker RSS peak**: the highest sum of the worker processes' resident memory (sampled " +
       'every 100 ms); in brackets the largest single process.',
     '',
-    ...report.modes.map((mode) => `- ${mode.label}: ${mode.description}; ${mode.jobs} runs, ${mode.inFlight} in flight${mode.rounds > 1 ? `, in ${mode.rounds} rounds interleaved with the other modes' rounds` : ''}.`),
+    ...report.modes.map(
+      (mode) =>
+        `- ${mode.label}: ${mode.description}; ${mode.jobs} runs, ${mode.inFlight} in flight${mode.rounds > 1 ? `, in ${mode.rounds} rounds interleaved with the other modes' rounds` : ''}.`,
+    ),
     '',
     checkOutputs(report.modes).text,
-    retryNote(report.modes) ?? 'Retries and task timeouts: none (no activity needed a second attempt, no task timed out).',
+    retryNote(report.modes) ??
+      'Retries and task timeouts: none (no activity needed a second attempt, no task timed out).',
     '',
     '### Where a hop goes (medians, ms)',
     '',

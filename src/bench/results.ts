@@ -65,7 +65,10 @@ export function hopStats(hops: Hop[]): HopStats {
   return {
     count: hops.length,
     p50: p50((h) => h.totalMs),
-    p95: percentile(hops.map((h) => h.totalMs), 95),
+    p95: percentile(
+      hops.map((h) => h.totalMs),
+      95,
+    ),
     toWorkflowTaskP50: p50((h) => h.toWorkflowTaskMs),
     workflowTaskP50: p50((h) => h.workflowTaskMs),
     toActivityP50: p50((h) => h.toActivityMs),
@@ -97,7 +100,12 @@ function combineUsage(usages: Usage[]): Usage {
   const processes = new Map<string, Usage['processes'][number]>();
   for (const p of usages.flatMap((u) => u.processes)) {
     const seen = processes.get(p.label);
-    processes.set(p.label, seen ? { ...seen, cpuSeconds: seen.cpuSeconds + p.cpuSeconds, peakRss: Math.max(seen.peakRss, p.peakRss) } : { ...p });
+    processes.set(
+      p.label,
+      seen
+        ? { ...seen, cpuSeconds: seen.cpuSeconds + p.cpuSeconds, peakRss: Math.max(seen.peakRss, p.peakRss) }
+        : { ...p },
+    );
   }
   return {
     seconds,
@@ -120,7 +128,8 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
   const latencies = timings.map((t) => t.endMs - t.startMs);
   const usage = combineUsage(rounds.map((r) => r.usage));
   const cpuMsPerJob: Record<string, number> = {};
-  for (const p of usage.processes) cpuMsPerJob[p.label] = (cpuMsPerJob[p.label] ?? 0) + (p.cpuSeconds * 1000) / timings.length;
+  for (const p of usage.processes)
+    cpuMsPerJob[p.label] = (cpuMsPerJob[p.label] ?? 0) + (p.cpuSeconds * 1000) / timings.length;
   const timelines = rounds.flatMap((r) => r.timelines ?? []);
   return {
     ...info,
@@ -133,13 +142,21 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
     latency: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), mean: mean(latencies) },
     hops: timelines.length ? hopStats(timelines.flatMap((t) => t.hops)) : undefined,
     idleHops,
-    firstDispatchP50: timelines.length ? percentile(timelines.map((t) => t.firstDispatchMs), 50) : undefined,
+    firstDispatchP50: timelines.length
+      ? percentile(
+          timelines.map((t) => t.firstDispatchMs),
+          50,
+        )
+      : undefined,
     usage,
     cpuMsPerJob,
     retries: timelines.flatMap((t) => t.retries),
     incidents: timelines.flatMap((t) => t.incidents),
     maxResultDelayMs: timelines.length ? Math.max(...rounds.flatMap((r) => r.resultDelays ?? [])) : undefined,
-    longestGap: timelines.reduce<ModeResult['longestGap']>((g, t) => (g && g.ms >= t.longestGap.ms ? g : t.longestGap), undefined),
+    longestGap: timelines.reduce<ModeResult['longestGap']>(
+      (g, t) => (g && g.ms >= t.longestGap.ms ? g : t.longestGap),
+      undefined,
+    ),
     outputs: timings.reduce<Record<string, string[]>>((acc, t) => {
       if (t.output && !(acc[t.photo] ??= []).includes(t.output)) acc[t.photo].push(t.output);
       return acc;

@@ -17,7 +17,11 @@ export function mean(values: readonly number[]): number {
 }
 
 /** Runs `jobs` with at most `limit` in flight, in order of the array; resolves with results in the same order. */
-export async function inFlight<T, R>(jobs: readonly T[], limit: number, run: (job: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inFlight<T, R>(
+  jobs: readonly T[],
+  limit: number,
+  run: (job: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(jobs.length);
   let next = 0;
   const lane = async () => {

@@ -1,5 +1,5 @@
-import type { FilterStep } from '../../activities/types';
-import type { ShareTarget } from '../../workflows/types';
+import type { FilterStep } from '../common/types';
+import type { ShareTarget } from '../common/workflow-io';
 
 /**
  * The photo job every mode runs, from the issue: resize to 2048 wide, sepia, sharpen, watermark, JPEG output, and a

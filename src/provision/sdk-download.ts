@@ -1,10 +1,13 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { paths } from '../paths';
+import { paths } from '../lib/paths';
 import { executablesIn, say } from './executables';
 
 export type ServerKind = 'dev-server' | 'time-skipping';
-const LABELS: Record<ServerKind, string> = { 'dev-server': 'Temporal CLI (dev server)', 'time-skipping': 'time-skipping test server' };
+const LABELS: Record<ServerKind, string> = {
+  'dev-server': 'Temporal CLI (dev server)',
+  'time-skipping': 'time-skipping test server',
+};
 
 /**
  * The SDK's own cached download of a server (works where its download site is reachable). The SDK only downloads

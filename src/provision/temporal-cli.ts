@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { paths } from '../paths';
+import { paths } from '../lib/paths';
 import { findOnPath, fromEnv, isExecutable, say } from './executables';
 import { sdkDownloadedServer } from './sdk-download';
 
@@ -42,7 +42,7 @@ function goIsRecentEnough(go: string): boolean {
 async function buildCli(go: string): Promise<string> {
   mkdirSync(paths.cliBinDir, { recursive: true });
   say(`Building the Temporal CLI ${CLI_VERSION} from the Go module proxy into ${paths.cliBinDir}.`);
-  say('The first build downloads a few GB of modules and takes several minutes; later builds reuse Go\'s caches.');
+  say("The first build downloads a few GB of modules and takes several minutes; later builds reuse Go's caches.");
   const started = Date.now();
   const ticker = setInterval(() => say(`...still building (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
   try {

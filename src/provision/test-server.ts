@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { paths } from '../paths';
+import { paths } from '../lib/paths';
 import { findOnPath, fromEnv, isExecutable, say } from './executables';
-import { freePort } from './free-port';
+import { freePort } from '../lib/free-port';
 import { sdkDownloadedServer } from './sdk-download';
 
 /** Temporal's Java time-skipping test server on Maven Central; 1.38.0 is the newest release. */

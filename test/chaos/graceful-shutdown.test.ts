@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { startPhotoRun } from '../../src/photo-runs';
+import { startPhotoRun } from '../../src/lib/photo-runs';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitForRunning } from '../support/processes';
 
@@ -28,11 +28,20 @@ describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () =
     const photo = path.join(world.dir, 'photo.jpg');
     writeFileSync(photo, await jpeg({ width: 400, height: 300 }));
     await world.startWorker({ services: ['workflow', 'upload', 'share'], address, dataDir: world.dataDir });
-    const filter = await world.startWorker({ services: ['filter'], address, dataDir: world.dataDir, filterDelayMs: FILTER_DELAY_MS });
+    const filter = await world.startWorker({
+      services: ['filter'],
+      address,
+      dataDir: world.dataDir,
+      filterDelayMs: FILTER_DELAY_MS,
+    });
 
     const handle = await startPhotoRun(client, {
       source: { path: photo },
-      filters: [{ filter: 'resize', params: { width: 100 } }, { filter: 'flip' }, { filter: 'output', params: { format: 'webp' } }],
+      filters: [
+        { filter: 'resize', params: { width: 100 } },
+        { filter: 'flip' },
+        { filter: 'output', params: { format: 'webp' } },
+      ],
       share: ['gallery'],
     });
     const running = await waitForRunning(handle, 'resize');
@@ -52,9 +61,17 @@ describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () =
     assert.equal(resize.completedBy, filter.identity);
     assert.equal(resize.lastFailure ?? null, null);
     // ...and it was still running when the signal came: the worker waited for it, within its grace time.
-    assert.ok(resize.completedAt! > signalledAt, `resize completed ${resize.completedAt! - signalledAt} ms after SIGTERM`);
-    assert.ok(exitedAt - signalledAt < GRACE_MS, `exited ${exitedAt - signalledAt} ms after SIGTERM; the grace time is ${GRACE_MS} ms`);
-    console.log(`SIGTERM: resize completed after ${resize.completedAt! - signalledAt} ms, the process exited 0 after ${exitedAt - signalledAt} ms`);
+    assert.ok(
+      resize.completedAt! > signalledAt,
+      `resize completed ${resize.completedAt! - signalledAt} ms after SIGTERM`,
+    );
+    assert.ok(
+      exitedAt - signalledAt < GRACE_MS,
+      `exited ${exitedAt - signalledAt} ms after SIGTERM; the grace time is ${GRACE_MS} ms`,
+    );
+    console.log(
+      `SIGTERM: resize completed after ${resize.completedAt! - signalledAt} ms, the process exited 0 after ${exitedAt - signalledAt} ms`,
+    );
 
     // It took no new work after the signal: the next filter waits for another filter worker.
     const next = await world.startWorker({ services: ['filter'], address, dataDir: world.dataDir });

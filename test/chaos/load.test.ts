@@ -4,9 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import sharp from 'sharp';
-import { FileBlobStore, sha256 } from '../../src/blob-store';
-import { startPhotoRun } from '../../src/photo-runs';
-import type { GalleryEntry } from '../../activities/gallery-page';
+import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
+import { startPhotoRun } from '../../src/lib/photo-runs';
+import type { GalleryEntry } from '../../activities/share/gallery-page';
 import { png } from '../support/images';
 import { activityRecords, Processes, waitFor } from '../support/processes';
 
@@ -39,7 +39,12 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
 
     const workers = await Promise.all(
       Array.from({ length: WORKER_PROCESSES }, (_, i) =>
-        world.startWorker({ services: ['workflow', 'upload', 'filter', 'share'], address, dataDir: world.dataDir, name: `worker-${i}` }),
+        world.startWorker({
+          services: ['workflow', 'upload', 'filter', 'share'],
+          address,
+          dataDir: world.dataDir,
+          name: `worker-${i}`,
+        }),
       ),
     );
 
@@ -48,14 +53,19 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
       photos.map((p) =>
         startPhotoRun(client, {
           source: { path: p.file },
-          filters: [{ filter: 'resize', params: { width: 32 } }, { filter: 'output', params: { format: 'webp', quality: 90 } }],
+          filters: [
+            { filter: 'resize', params: { width: 32 } },
+            { filter: 'output', params: { format: 'webp', quality: 90 } },
+          ],
           share: ['gallery'],
         }),
       ),
     );
     const results = await Promise.all(handles.map((h) => h.result()));
     const wallMs = Date.now() - started;
-    console.log(`${RUNS} runs on ${WORKER_PROCESSES} worker processes: ${(wallMs / 1000).toFixed(1)} s wall time (${(RUNS / (wallMs / 1000)).toFixed(1)} runs/s)`);
+    console.log(
+      `${RUNS} runs on ${WORKER_PROCESSES} worker processes: ${(wallMs / 1000).toFixed(1)} s wall time (${(RUNS / (wallMs / 1000)).toFixed(1)} runs/s)`,
+    );
 
     // Every run is its own workflow execution, completed, and the server knows of exactly these.
     const ids = handles.map((h) => h.workflowId);
@@ -70,7 +80,10 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
     assert.deepEqual(listed.map((e) => e.id).sort(), [...ids].sort());
 
     // Each run processed its own photo, once.
-    assert.deepEqual(results.map((r) => r.original.sha256), photos.map((p) => p.sha256));
+    assert.deepEqual(
+      results.map((r) => r.original.sha256),
+      photos.map((p) => p.sha256),
+    );
 
     const store = new FileBlobStore(world.config().blobDir);
     const galleryDir = world.config().galleryDir;
@@ -83,7 +96,11 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
     for (const [i, result] of results.entries()) {
       const id = ids[i];
       assert.deepEqual([result.original.format, result.original.width, result.original.height], ['png', 64, 64], id);
-      assert.deepEqual(result.steps.map((s) => s.filter), ['resize', 'output'], id);
+      assert.deepEqual(
+        result.steps.map((s) => s.filter),
+        ['resize', 'output'],
+        id,
+      );
       assert.deepEqual([result.output.format, result.output.width, result.output.height], ['webp', 32, 32], id);
       const output = await store.get(result.output.key);
       assert.equal(sha256(output), result.output.sha256, id);
@@ -93,8 +110,15 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
       const mine = entries.filter((e) => e.idempotencyKey === `${id}:gallery`);
       assert.equal(mine.length, 1, `${id}: one gallery entry`);
       assert.equal(mine[0].sha256, result.output.sha256, id);
-      assert.ok(readFileSync(path.join(galleryDir, mine[0].file)).equals(output), `${id}: the gallery holds the output`);
-      assert.equal(page.split(`<img src="${encodeURIComponent(mine[0].file)}"`).length - 1, 1, `${id}: listed once on the page`);
+      assert.ok(
+        readFileSync(path.join(galleryDir, mine[0].file)).equals(output),
+        `${id}: the gallery holds the output`,
+      );
+      assert.equal(
+        page.split(`<img src="${encodeURIComponent(mine[0].file)}"`).length - 1,
+        1,
+        `${id}: listed once on the page`,
+      );
       const [receipt] = result.shares;
       assert.equal(receipt.location, path.join(galleryDir, mine[0].file), id);
     }
@@ -104,7 +128,11 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
     const retried = new Map<string, number>();
     for (const handle of handles) {
       const records = await activityRecords(handle);
-      assert.deepEqual(records.map((a) => `${a.type}:${a.outcome}`), ['upload:completed', 'resize:completed', 'output:completed', 'shareGallery:completed'], handle.workflowId);
+      assert.deepEqual(
+        records.map((a) => `${a.type}:${a.outcome}`),
+        ['upload:completed', 'resize:completed', 'output:completed', 'shareGallery:completed'],
+        handle.workflowId,
+      );
       for (const r of records) {
         doneBy.set(r.completedBy!, (doneBy.get(r.completedBy!) ?? 0) + 1);
         if (r.attempt! > 1) retried.set(r.type, (retried.get(r.type) ?? 0) + 1);

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import sharp from 'sharp';
-import type { DevServer } from '../../src/dev-server';
-import { FileBlobStore } from '../../src/blob-store';
-import { startPhotoRun } from '../../src/photo-runs';
+import type { DevServer } from '../../src/lib/dev-server';
+import { FileBlobStore } from '../../src/lib/blob-store';
+import { startPhotoRun } from '../../src/lib/photo-runs';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitFor, waitForRunning } from '../support/processes';
 
@@ -28,11 +28,20 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
   it('restarts on the same database and the run completes, with the same worker process reconnecting', async () => {
     const photo = path.join(world.dir, 'photo.jpg');
     writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
-    const worker = await world.startWorker({ services: ALL, address: server.address, dataDir: world.dataDir, filterDelayMs: FILTER_DELAY_MS });
+    const worker = await world.startWorker({
+      services: ALL,
+      address: server.address,
+      dataDir: world.dataDir,
+      filterDelayMs: FILTER_DELAY_MS,
+    });
 
     const handle = await startPhotoRun(client, {
       source: { path: photo },
-      filters: [{ filter: 'resize', params: { width: 200 } }, { filter: 'grayscale' }, { filter: 'output', params: { format: 'png' } }],
+      filters: [
+        { filter: 'resize', params: { width: 200 } },
+        { filter: 'grayscale' },
+        { filter: 'output', params: { format: 'png' } },
+      ],
       share: ['gallery'],
     });
     await waitForRunning(handle, 'resize');
@@ -60,12 +69,18 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
     const description = await handle.describe();
     assert.equal(description.status.name, 'COMPLETED');
     const steps = (await activityRecords(handle)).map((a) => `${a.type}:${a.outcome}`);
-    assert.deepEqual(steps, ['upload:completed', 'resize:completed', 'grayscale:completed', 'output:completed', 'shareGallery:completed']);
+    assert.deepEqual(steps, [
+      'upload:completed',
+      'resize:completed',
+      'grayscale:completed',
+      'output:completed',
+      'shareGallery:completed',
+    ]);
 
     // The worker process rode out the outage: the same process served the rest of the run.
     assert.ok(worker.running(), `the worker process died with the server:\n${worker.output()}`);
     const records = await activityRecords(handle);
     assert.equal(records.at(-1)!.completedBy, worker.identity);
-    console.log(records.map((a) => `${a.type} attempt ${a.attempt} by ${a.startedBy}`).join("; "));
+    console.log(records.map((a) => `${a.type} attempt ${a.attempt} by ${a.startedBy}`).join('; '));
   });
 });

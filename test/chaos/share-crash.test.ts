@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { startPhotoRun } from '../../src/photo-runs';
-import type { GalleryEntry } from '../../activities/gallery-page';
+import { startPhotoRun } from '../../src/lib/photo-runs';
+import type { GalleryEntry } from '../../activities/share/gallery-page';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitFor, type WorkerProcess } from '../support/processes';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
@@ -80,7 +80,10 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
     assert.equal(share.outcome, 'completed');
     assert.ok(share.attempt! >= 2, `attempt ${share.attempt}`);
     assert.equal(share.completedBy, successor.identity);
-    assert.equal(share.lastFailure?.timeoutFailureInfo?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
+    assert.equal(
+      share.lastFailure?.timeoutFailureInfo?.timeoutType,
+      temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+    );
 
     // Gallery: one entry (sidecar and image) for the run, listed once on the page, whichever attempt published it.
     const galleryDir = world.config().galleryDir;
@@ -92,7 +95,11 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
     const images = readdirSync(galleryDir).filter((f) => f.startsWith(workflowId) && !f.endsWith('.json'));
     assert.deepEqual(images, [entries[0].file]);
     const page = readFileSync(path.join(galleryDir, 'index.html'), 'utf8');
-    assert.equal(page.split(`<img src="${encodeURIComponent(entries[0].file)}"`).length - 1, 1, 'listed once on the page');
+    assert.equal(
+      page.split(`<img src="${encodeURIComponent(entries[0].file)}"`).length - 1,
+      1,
+      'listed once on the page',
+    );
     const gallery = records.find((a) => a.type === 'shareGallery')!;
     assert.equal(gallery.outcome, 'completed');
     console.log(

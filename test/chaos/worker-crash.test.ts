@@ -4,10 +4,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { FileBlobStore } from '../../src/blob-store';
-import { startPhotoRun } from '../../src/photo-runs';
-import type { FilterStep } from '../../activities/types';
-import type { ProcessPhotoInput } from '../../workflows/types';
+import { FileBlobStore } from '../../src/lib/blob-store';
+import { startPhotoRun } from '../../src/lib/photo-runs';
+import type { FilterStep } from '../../src/common/types';
+import type { ProcessPhotoInput } from '../../src/common/workflow-io';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, timestampMs, waitForRunning } from '../support/processes';
 
@@ -66,7 +66,10 @@ describe('a worker process killed mid-filter', { timeout: 5 * 60_000 }, () => {
     assert.equal(result.output.sha256, reference.output.sha256);
     const store = new FileBlobStore(world.config().blobDir);
     assert.ok((await store.get(result.output.key)).equals(await store.get(reference.output.key)));
-    assert.deepEqual(result.steps.map((s) => s.filter), ['resize', 'sepia', 'output']);
+    assert.deepEqual(
+      result.steps.map((s) => s.filter),
+      ['resize', 'sepia', 'output'],
+    );
 
     // History: resize succeeded on its second attempt, on the new process, after a heartbeat timeout of the first.
     const resize = (await activityRecords(handle)).find((a) => a.type === 'resize')!;
@@ -75,13 +78,22 @@ describe('a worker process killed mid-filter', { timeout: 5 * 60_000 }, () => {
     assert.equal(resize.startedBy, successor.identity);
     assert.equal(resize.completedBy, successor.identity);
     const timeout = resize.lastFailure?.timeoutFailureInfo;
-    assert.equal(timeout?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT, 'the first attempt ended by a heartbeat timeout');
+    assert.equal(
+      timeout?.timeoutType,
+      temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+      'the first attempt ended by a heartbeat timeout',
+    );
 
     // The retry began within seconds of the kill (heartbeat timeout + 1 s backoff), not after start-to-close.
     const retryAfterMs = resize.startedAt! - killedAt;
-    console.log(`resize attempt 2 started ${retryAfterMs} ms after the SIGKILL (heartbeat timeout ${HEARTBEAT_TIMEOUT_MS} ms)`);
+    console.log(
+      `resize attempt 2 started ${retryAfterMs} ms after the SIGKILL (heartbeat timeout ${HEARTBEAT_TIMEOUT_MS} ms)`,
+    );
     assert.ok(retryAfterMs > 0, `the retry started after the kill (${retryAfterMs} ms)`);
-    assert.ok(retryAfterMs < 30_000, `the retry started ${retryAfterMs} ms after the kill; start-to-close is ${START_TO_CLOSE_MS} ms`);
+    assert.ok(
+      retryAfterMs < 30_000,
+      `the retry started ${retryAfterMs} ms after the kill; start-to-close is ${START_TO_CLOSE_MS} ms`,
+    );
     // The same by the server's clock alone: first attempt's start to second attempt's start.
     const betweenStartsMs = resize.startedAt! - timestampMs(firstAttempt.lastStartedTime);
     assert.ok(betweenStartsMs < 30_000, `attempt 2 started ${betweenStartsMs} ms after attempt 1`);

@@ -71,7 +71,10 @@ export async function grayscalePng(size: Size = DEFAULT_SIZE): Promise<Buffer> {
 }
 
 /** A single-frame image in any format sharp writes (webp, avif, tiff, gif, ...). */
-export async function encoded(format: 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' | 'gif', size: Size = DEFAULT_SIZE): Promise<Buffer> {
+export async function encoded(
+  format: 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' | 'gif',
+  size: Size = DEFAULT_SIZE,
+): Promise<Buffer> {
   return canvas(size).toFormat(format).toBuffer();
 }
 
@@ -79,9 +82,15 @@ export async function encoded(format: 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' 
 export async function animated(format: 'gif' | 'webp', frames = 3, size: Size = DEFAULT_SIZE): Promise<Buffer> {
   const colours = ['#ff0000', '#00ff00', '#0000ff'];
   const stills = await Promise.all(
-    Array.from({ length: frames }, (_, i) => solid(size, colours[i % colours.length]).png().toBuffer()),
+    Array.from({ length: frames }, (_, i) =>
+      solid(size, colours[i % colours.length])
+        .png()
+        .toBuffer(),
+    ),
   );
-  return sharp(stills, { join: { animated: true } }).toFormat(format).toBuffer();
+  return sharp(stills, { join: { animated: true } })
+    .toFormat(format)
+    .toBuffer();
 }
 
 /**
@@ -98,7 +107,11 @@ export async function pngClaiming(width: number, height: number): Promise<Buffer
 }
 
 /** An SVG document of the given size around `body` (SVG markup); the default body is a plain red rectangle. */
-export function svg(body = '<rect width="100%" height="100%" fill="red"/>', size: Size = DEFAULT_SIZE, prolog = ''): Buffer {
+export function svg(
+  body = '<rect width="100%" height="100%" fill="red"/>',
+  size: Size = DEFAULT_SIZE,
+  prolog = '',
+): Buffer {
   return Buffer.from(
     `${prolog}<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ` +
       `width="${size.width}" height="${size.height}">${body}</svg>\n`,

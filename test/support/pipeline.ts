@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { loadConfig, type PhotoConfig } from '../../src/config';
-import { createWorkers } from '../../src/workers';
-import { SERVICE_NAMES } from '../../workflows/task-queues';
+import { loadConfig, type PhotoConfig } from '../../src/lib/config';
+import { createWorkers } from '../../src/lib/workers';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 import { workflowBundle } from './temporal';
 
 /** A throwaway data folder (blob store, gallery, input photos) with worker settings pointing into it. */
@@ -27,7 +27,11 @@ export async function photoWorkers(env: TestWorkflowEnvironment, config: PhotoCo
 }
 
 /** Runs fresh workers (a worker runs only once) until `work` settles, then shuts them down. */
-export async function withWorkers<T>(env: TestWorkflowEnvironment, config: PhotoConfig, work: () => Promise<T>): Promise<T> {
+export async function withWorkers<T>(
+  env: TestWorkflowEnvironment,
+  config: PhotoConfig,
+  work: () => Promise<T>,
+): Promise<T> {
   const [first, ...rest] = await photoWorkers(env, config);
   const others = rest.map((w) => w.run());
   try {

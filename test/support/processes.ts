@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { loadConfig, type PhotoConfig } from '../../src/config';
-import { startDevServer, type DevServer } from '../../src/dev-server';
-import { projectRoot } from '../../src/paths';
-import { freePort } from '../../src/provision/free-port';
-import type { ServiceName } from '../../workflows/task-queues';
+import { loadConfig, type PhotoConfig } from '../../src/lib/config';
+import { startDevServer, type DevServer } from '../../src/lib/dev-server';
+import { projectRoot } from '../../src/lib/paths';
+import { freePort } from '../../src/lib/free-port';
+import type { ServiceName } from '../../src/common/task-queues';
 
 /**
  * Real processes for crash tests: worker processes started the way `npm run worker` starts them, and a Temporal dev
@@ -137,7 +137,7 @@ export class Processes {
 
   /** Spawns `node --import tsx src/worker.ts --services …` and waits for its `worker <pid>: serving` line. */
   async startWorker(o: WorkerProcessOptions): Promise<WorkerProcess> {
-    const args = ['--import', 'tsx', 'src/worker.ts', '--services', o.services.join(',')];
+    const args = ['--import', 'tsx', 'src/bin/worker.ts', '--services', o.services.join(',')];
     if (o.concurrency !== undefined) args.push('--concurrency', String(o.concurrency));
     const env: NodeJS.ProcessEnv = {
       ...cleanEnv(),
@@ -243,7 +243,11 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
     switch (event.eventType) {
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const a = event.activityTaskScheduledEventAttributes!;
-        byScheduled.set(key(event.eventId), { type: a.activityType!.name!, activityId: a.activityId!, scheduledAt: at });
+        byScheduled.set(key(event.eventId), {
+          type: a.activityType!.name!,
+          activityId: a.activityId!,
+          scheduledAt: at,
+        });
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
@@ -258,7 +262,11 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
         const a = event.activityTaskCompletedEventAttributes!;
-        Object.assign(byScheduled.get(key(a.scheduledEventId))!, { completedAt: at, completedBy: a.identity ?? undefined, outcome: 'completed' });
+        Object.assign(byScheduled.get(key(a.scheduledEventId))!, {
+          completedAt: at,
+          completedBy: a.identity ?? undefined,
+          outcome: 'completed',
+        });
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:

@@ -1,11 +1,11 @@
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { installQuietRuntime } from '../../src/logging';
+import { installQuietRuntime } from '../../src/lib/logging';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PHOTO_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { PHOTO_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { provisionTemporalCli } from '../../src/provision/temporal-cli';
 import { provisionTestServer } from '../../src/provision/test-server';
-import { workflowsPath } from '../../src/paths';
+import { workflowsPath } from '../../src/lib/paths';
 
 /**
  * The one place tests get Temporal: servers come from the project's provisioning (the SDK's download where it works,
@@ -13,13 +13,18 @@ import { workflowsPath } from '../../src/paths';
  */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = await provisionTestServer();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+  });
   // The test server takes no search attributes on its command line; the workflow upserts them, so register them.
   const { IndexedValueType } = temporal.api.enums.v1;
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
     searchAttributes: Object.fromEntries(
-      PHOTO_SEARCH_ATTRIBUTES.map((key) => [key.name, IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}` as keyof typeof IndexedValueType]]),
+      PHOTO_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}` as keyof typeof IndexedValueType],
+      ]),
     ),
   });
   return env;

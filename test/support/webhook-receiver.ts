@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhook } from '../../activities/webhook-signature';
+import { verifyWebhook } from '../../activities/share/webhook-signature';
 
 /**
  * A real HTTP webhook receiver for tests: it checks signatures and drops duplicates by Idempotency-Key the way a

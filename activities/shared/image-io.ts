@@ -1,0 +1,68 @@
+import sharp from 'sharp';
+import type { BlobStore } from '../../src/lib/blob-store';
+import type { ImageRef, OutputFormat } from '../../src/common/types';
+
+/**
+ * Decoding and storing images in the blob store. Between filters, images are kept as raw 8-bit sRGB pixels:
+ * lossless and the cheapest to read and write, so a chain of nano-services costs no generation loss.
+ */
+
+/** sharp's safety limits, stated so they are visible: pixel count checked from the header, warnings fail. */
+export const DECODE_LIMITS = { limitInputPixels: 268_402_689, failOn: 'warning', limitInputChannels: 5 } as const;
+
+/**
+ * Opens an encoded image (upright by its EXIF orientation) or a raw intermediate. The pipeline works in sRGB even
+ * for greyscale input: in a one-band (b-w) pipeline sharp's colour operations lose their colour (tint stays grey,
+ * rotate's background turns grey).
+ */
+export function openBuffer(data: Buffer, ref: Pick<ImageRef, 'format' | 'width' | 'height' | 'channels'>): sharp.Sharp {
+  if (ref.format === 'raw') {
+    return sharp(data, {
+      raw: { width: ref.width, height: ref.height, channels: ref.channels as 1 | 2 | 3 | 4 },
+    }).pipelineColourspace('srgb');
+  }
+  return sharp(data, { ...DECODE_LIMITS, autoOrient: true, animated: false }).pipelineColourspace('srgb');
+}
+
+export async function openImage(store: BlobStore, ref: ImageRef): Promise<sharp.Sharp> {
+  return openBuffer(await store.get(ref.key), ref);
+}
+
+export interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Runs the pipeline to raw 8-bit sRGB pixels. */
+export async function toRaw(image: sharp.Sharp): Promise<RawImage> {
+  const { data, info } = await image
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+export async function storeRaw(store: BlobStore, image: sharp.Sharp): Promise<ImageRef> {
+  const raw = await toRaw(image);
+  const blob = await store.put(raw.data, 'raw');
+  return { ...blob, format: 'raw', width: raw.width, height: raw.height, channels: raw.channels };
+}
+
+/** `quality` applies to the lossy formats only: for PNG, sharp takes it as a request for a lossy palette image. */
+export async function encode(image: sharp.Sharp, format: OutputFormat, quality: number): Promise<Buffer> {
+  return image.toFormat(format, format === 'png' ? {} : { quality }).toBuffer();
+}
+
+export async function storeEncoded(
+  store: BlobStore,
+  image: sharp.Sharp,
+  format: OutputFormat,
+  quality: number,
+): Promise<ImageRef> {
+  const data = await encode(image, format, quality);
+  const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
+  const blob = await store.put(data, format === 'jpeg' ? 'jpg' : format);
+  return { ...blob, format, width, height, channels };
+}

@@ -1,0 +1,184 @@
+import { Context } from '@temporalio/activity';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { BlobStore } from '../../src/lib/blob-store';
+import type { UploadLimits } from '../../src/lib/config';
+import { download, httpUrl } from './fetch-url';
+import { DECODE_LIMITS } from '../shared/image-io';
+import { invalidInput } from '../../src/common/params';
+import { assertSafeSvg } from './svg-safety';
+import type { ImageFormat, ImageRef, UploadSource } from '../../src/common/types';
+
+/**
+ * The upload nano-service: takes an image from a local path or a URL, proves it is a supported, safe, fully decodable
+ * image within the limits, and stores the original bytes unchanged. Everything wrong with the input fails on the
+ * first attempt as a non-retryable InvalidInput; only transient download failures are retried.
+ */
+
+const ACCEPTED: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'heif', 'svg'];
+
+export interface UploadDeps {
+  store: BlobStore;
+  limits: UploadLimits;
+}
+
+export function createUploadActivities({ store, limits }: UploadDeps) {
+  return {
+    async upload(source: UploadSource): Promise<ImageRef> {
+      const parsed = parseSource(source);
+      const data = 'path' in parsed ? await readLocal(parsed.path, limits) : await fetchRemote(parsed.url, limits);
+      // A local file's size was checked by stat; a download (say, a 204 answer) can be empty too.
+      if (data.length === 0) throw invalidInput('upload: the download is empty (0 bytes); expected an image');
+      const image = await inspect(data, limits.maxPixels);
+      // Only now, with every check passed, does anything reach the store.
+      const blob = await store.put(data, image.format === 'jpeg' ? 'jpg' : image.format);
+      return { ...blob, ...image };
+    },
+  };
+}
+
+export type UploadActivities = ReturnType<typeof createUploadActivities>;
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function parseSource(source: unknown): { path: string } | { url: URL } {
+  const given =
+    source !== null && typeof source === 'object' && !Array.isArray(source)
+      ? Object.entries(source).filter(([, value]) => value !== undefined)
+      : [];
+  const [key, value] = given.length === 1 ? given[0] : [];
+  if ((key !== 'path' && key !== 'url') || typeof value !== 'string' || value === '') {
+    throw invalidInput(
+      `upload: expected source to be exactly one of {path: string} or {url: string}, received ${show(source)}`,
+    );
+  }
+  if (key === 'url') {
+    const url = httpUrl(value);
+    if (!url) {
+      throw invalidInput(
+        `upload: expected url to be an absolute http: or https: URL without credentials, received ${show(value)}`,
+      );
+    }
+    return { url };
+  }
+  if (value.includes('\0'))
+    throw invalidInput(`upload: expected path to contain no NUL characters, received ${show(value)}`);
+  if (!path.isAbsolute(value)) throw invalidInput(`upload: expected path to be absolute, received ${show(value)}`);
+  if (value.split(path.sep).includes('..')) {
+    throw invalidInput(`upload: expected path to contain no '..' segments, received ${show(value)}`);
+  }
+  if (path.normalize(value) !== value) {
+    throw invalidInput(
+      `upload: expected path to be normalised (no '.' segments or repeated '/'), received ${show(value)}`,
+    );
+  }
+  return { path: value };
+}
+
+function isUnder(file: string, roots: string[]): boolean {
+  return roots.some((root) => file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
+}
+
+async function readLocal(file: string, limits: UploadLimits): Promise<Buffer> {
+  // Roots as configured and as resolved (a root may itself be a symlink, like /tmp on macOS).
+  const resolved = await Promise.all(limits.allowedRoots.map((root) => realpath(root).catch(() => root)));
+  const roots = [...limits.allowedRoots, ...resolved];
+  const outside = () =>
+    invalidInput(
+      `upload: expected path to lie under one of ${show(limits.allowedRoots)} (allowedRoots), received ${show(file)}`,
+    );
+  // Checked before touching the file system, so callers cannot probe which files exist elsewhere...
+  if (!isUnder(file, roots)) throw outside();
+  try {
+    // ...and again after resolving symlinks, so a link inside a root cannot lead out of it.
+    const real = await realpath(file);
+    if (!isUnder(real, roots)) throw outside();
+    // stat before reading: refuses directories, devices and FIFOs (which would block), and oversized files unread.
+    const info = await stat(real);
+    if (!info.isFile()) throw invalidInput(`upload: expected path to be a regular file, received ${show(file)}`);
+    checkFileSize(info.size, limits.maxBytes);
+    const data = await readFile(real);
+    checkFileSize(data.length, limits.maxBytes); // the file may have grown since stat
+    return data;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw invalidInput(`upload: file not found: ${show(file)}`);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ELOOP')
+      throw invalidInput(`upload: cannot read ${show(file)} (${code})`);
+    throw err;
+  }
+}
+
+function checkFileSize(size: number, maxBytes: number): void {
+  if (size === 0) throw invalidInput('upload: the file is empty (0 bytes); expected an image');
+  if (size > maxBytes) {
+    throw invalidInput(`upload: expected a file of at most ${maxBytes} bytes (maxBytes), received ${size} bytes`);
+  }
+}
+
+/** The running activity's context; undefined when called outside an activity (a script, a plain unit test). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+async function fetchRemote(url: URL, limits: UploadLimits): Promise<Buffer> {
+  const context = activityContext();
+  // Heartbeats let a heartbeat timeout notice a stuck download; the signal stops it when the activity is cancelled.
+  return download(url, limits, (bytes) => context?.heartbeat({ downloadedBytes: bytes }), context?.cancellationSignal);
+}
+
+/**
+ * Reads the header to detect the format (never trusting a file name or Content-Type), then decodes every pixel once
+ * so that damaged or truncated files fail here rather than in a later filter.
+ */
+async function inspect(
+  data: Buffer,
+  maxPixels: number,
+): Promise<Pick<ImageRef, 'width' | 'height' | 'channels'> & { format: ImageFormat }> {
+  assertSafeSvg(data); // before sharp parses anything
+  // limitInputPixels is checked against the header, so a decompression bomb fails before any decoding. Animated
+  // GIF/WebP: sharp's default (pages: 1) reads the first frame, so width and height are those of one frame.
+  const image = sharp(data, { ...DECODE_LIMITS, limitInputPixels: maxPixels });
+  const fail = (err: unknown): never => {
+    throw explainSharpError(err, maxPixels);
+  };
+  const meta = await image.metadata().catch(fail);
+  // libheif reports AVIF as HEIF compressed with AV1.
+  const name = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+  const format = ACCEPTED.find((accepted) => accepted === name);
+  if (!format)
+    throw invalidInput(`upload: not a supported image: detected ${name}; expected one of ${ACCEPTED.join(', ')}`);
+  await image.stats().catch(fail);
+  // Dimensions as displayed: EXIF orientations 5-8 turn the stored pixels by 90 degrees. sharp >= 0.34 reports
+  // them as autoOrient; the swap is for metadata without it.
+  const upright = meta.autoOrient ?? ((meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : meta);
+  return { format, width: upright.width, height: upright.height, channels: meta.channels };
+}
+
+function explainSharpError(err: unknown, maxPixels: number): Error {
+  // libvips repeats lines; keep each once.
+  const detail = [
+    ...new Set(
+      String(err instanceof Error ? err.message : err)
+        .split('\n')
+        .filter(Boolean),
+    ),
+  ].join('; ');
+  if (/unsupported image format/i.test(detail)) {
+    return invalidInput(`upload: not a supported image; expected one of ${ACCEPTED.join(', ')} (sharp: ${detail})`);
+  }
+  if (/pixel limit/i.test(detail)) {
+    return invalidInput(
+      `upload: expected an image of at most ${maxPixels} pixels (maxPixels); its header claims more (sharp: ${detail})`,
+    );
+  }
+  return invalidInput(`upload: the image is damaged or incomplete and cannot be decoded (sharp: ${detail})`);
+}

@@ -1,0 +1,273 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { SERVICE_NAMES } from '../common/task-queues';
+import { devServerArgs } from '../lib/dev-server';
+import { projectRoot } from '../lib/paths';
+import { provisionTemporalCli } from '../provision/temporal-cli';
+import { samplePhotos } from '../lib/sample-photos';
+import { DEFAULT_CONCURRENCY } from '../lib/workers';
+import { stopAll, workerScriptEnv } from './cluster';
+import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
+import { ALL_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
+import {
+  deploy,
+  PHOTO_INPUT,
+  pipelineRound,
+  startNoopWorkers,
+  startPhotoWorkers,
+  warmUp,
+  type Deployment,
+  type PipelineInput,
+} from './pipeline';
+import { checkOutputs, describeMachine, judge, markdown, printable, type BenchReport } from './report';
+import { summarize, type BenchContext, type HopStats, type ModeInfo, type ModeResult, type Round } from './results';
+import { jobList, WORKLOAD_LABEL } from './workload';
+
+/**
+ * `npm run bench`: runs the photo job as a monolith, as nano-services, fused, and the orchestration alone, and
+ * reports throughput, latency, per-hop overhead, CPU and RSS (see options.ts for the modes, BENCHMARKS.md for results).
+ */
+
+/** A folder inside the project by its relative path (the report is committed), any other by its absolute one. */
+function photoSource(dir: string): string {
+  const relative = path.relative(projectRoot, dir);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : dir;
+}
+
+async function megapixels(photos: string[]): Promise<string> {
+  const sizes = await Promise.all(
+    photos.map(async (p) => {
+      const m = await sharp(p).metadata();
+      return (m.width * m.height) / 1e6;
+    }),
+  );
+  const lo = Math.min(...sizes);
+  const hi = Math.max(...sizes);
+  return lo === hi ? `${hi.toFixed(1)} MP` : `${lo.toFixed(1)}–${hi.toFixed(1)} MP`;
+}
+
+/** Runs the benchmark the options describe; sets a failing exit code if the modes' outputs differ. */
+export async function runBench(options: BenchOptions): Promise<void> {
+  const { quick, modes, count, rounds, limit, ceilingLimit, markdownFile, persistent, concurrency, workerEnv } =
+    options;
+
+  const began = performance.now();
+  const log = (line: string) =>
+    console.error(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(3)}s] ${line}`);
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-bench-'));
+  const ctx: BenchContext = { workDir, log };
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the processes this benchmark started...`);
+    void stopAll().finally(() => {
+      if (!options.keep) rmSync(workDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const photos = await samplePhotos(options.photos);
+  const jobs = jobList(photos, count);
+  const warmup = jobList(photos, quick ? 2 : limit);
+  const idle = jobList(photos, quick ? 1 : 4);
+  const cli = modes.some((m) => !m.startsWith('monolith')) ? await provisionTemporalCli() : undefined;
+  const pragmas = devServerArgs({ port: 0, uiPort: false, dbFile: 'x' }).filter(
+    (_, i, a) => a[i - 1] === '--sqlite-pragma',
+  );
+  const env = { ...workerScriptEnv(), ...workerEnv };
+  log(
+    `${photos.length} photos from ${path.dirname(photos[0])}; ${count} per mode, ${limit} in flight; modes: ${modes.join(', ')}`,
+  );
+  log(
+    `work folder ${workDir}; worker environment: ${
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }`,
+  );
+
+  const results: ModeResult[] = [];
+  /** The measured photos split into rounds: contiguous slices, so each round holds the same mix of photos. */
+  const slices = Array.from({ length: rounds }, (_, r) =>
+    jobs.slice(Math.floor((r * count) / rounds), Math.floor(((r + 1) * count) / rounds)),
+  );
+  const rate = (round: Round) => round.timings.length / (Math.max(...round.timings.map((t) => t.endMs)) / 1000);
+  try {
+    // The modes the targets compare run interleaved, round by round, each process warmed up once beforehand: a
+    // machine that gets faster or slower meanwhile (a shared VM does) then treats them alike.
+    const interleaved: { info: ModeInfo; rounds: Round[]; idleHops?: HopStats; run(jobs: string[]): Promise<Round> }[] =
+      [];
+    let monolith: MonolithRunner | undefined;
+    let split: Deployment | undefined;
+    try {
+      if (modes.includes('monolith')) {
+        log('starting the monolith process (and warming it up)');
+        monolith = await MonolithRunner.start(ctx, 'job', warmup, limit, workerEnv);
+        interleaved.push({
+          info: { ...MONOLITH_MODES.job, unit: 'photos/s', inFlight: limit },
+          rounds: [],
+          run: (j) => monolith!.round(j),
+        });
+      }
+      const splitModes = PHOTO_MODES.filter((m) => m.layout === 'split' && modes.includes(m.id));
+      if (splitModes.length) {
+        log('starting a dev server and worker processes, one per service group');
+        split = await deploy(ctx, 'photos-split', persistent);
+        await startPhotoWorkers(ctx, split, 'split', concurrency, workerEnv);
+        log(
+          `  server ${split.server.address}; workers ${split.workers.map((w) => `${w.label} (pid ${w.pid})`).join(', ')}`,
+        );
+        for (const mode of splitModes) {
+          const input = { ...PHOTO_INPUT, fuse: mode.fuse };
+          const d = split;
+          interleaved.push({
+            info: { id: mode.id, label: mode.label, description: mode.description, unit: 'photos/s', inFlight: limit },
+            rounds: [],
+            idleHops: await warmUp(ctx, d, mode.id, input, warmup, idle, limit),
+            run: (j) => pipelineRound(d, mode.id, input, j, limit),
+          });
+        }
+      }
+      for (let r = 0; r < rounds; r++) {
+        for (const mode of interleaved) {
+          const round = await mode.run(slices[r]);
+          mode.rounds.push(round);
+          log(
+            `round ${r + 1}/${rounds}, ${mode.info.id}: ${round.timings.length} photos, ${rate(round).toFixed(2)} photos/s`,
+          );
+        }
+      }
+      results.push(...interleaved.map((m) => summarize(m.info, m.rounds, m.idleHops)));
+    } finally {
+      await monolith?.stop();
+      await split?.stop();
+    }
+
+    // References and the other deployments, one after another.
+    if (modes.includes('monolith-filters')) {
+      log('monolith-filters: starting the monolith process (and warming it up)');
+      const runner = await MonolithRunner.start(ctx, 'filters', warmup, limit, workerEnv);
+      try {
+        const round = await runner.round(jobs);
+        results.push(summarize({ ...MONOLITH_MODES.filters, unit: 'photos/s', inFlight: limit }, [round]));
+        log(`  ${rate(round).toFixed(2)} photos/s`);
+      } finally {
+        await runner.stop();
+      }
+    }
+    /** A fresh dev server for a group of modes, stopped with its workers when the group is done. */
+    const onFreshServer = async (name: string, body: (d: Deployment) => Promise<void>) => {
+      const deployment = await deploy(ctx, name, persistent);
+      try {
+        await body(deployment);
+      } finally {
+        await deployment.stop();
+      }
+    };
+    const measure = async (
+      d: Deployment,
+      info: ModeInfo,
+      input: PipelineInput,
+      jobsHere: string[],
+      warm: string[],
+      idleHere: string[],
+    ) => {
+      const idleHops = await warmUp(ctx, d, info.id, input, warm, idleHere, info.inFlight);
+      const round = await pipelineRound(d, info.id, input, jobsHere, info.inFlight);
+      results.push(summarize(info, [round], idleHops));
+      log(`  ${info.id}: ${rate(round).toFixed(2)} ${info.unit}, hop p50 ${results.at(-1)!.hops!.p50.toFixed(1)} ms`);
+    };
+    for (const mode of PHOTO_MODES.filter((m) => m.layout === 'single' && modes.includes(m.id))) {
+      log(`${mode.id}: starting a dev server and one worker process for all services`);
+      await onFreshServer('photos-single', async (d) => {
+        await startPhotoWorkers(ctx, d, 'single', concurrency, workerEnv);
+        const info: ModeInfo = {
+          id: mode.id,
+          label: mode.label,
+          description: mode.description,
+          unit: 'photos/s',
+          inFlight: limit,
+        };
+        await measure(d, info, { ...PHOTO_INPUT, fuse: mode.fuse }, jobs, warmup, idle);
+      });
+    }
+    const ceilings = (['ceiling', 'ceiling-plain'] as const).filter((id) => modes.includes(id));
+    if (ceilings.length) {
+      log('ceiling: starting a dev server, the real workflow worker and no-op activity workers');
+      await onFreshServer('ceiling', async (d) => {
+        await startNoopWorkers(ctx, d, workerEnv);
+        const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+        for (const id of ceilings) {
+          const plain = id === 'ceiling-plain';
+          const info: ModeInfo = {
+            id,
+            label: plain ? 'ceiling: plain 6 steps' : 'ceiling: processPhoto',
+            description: plain
+              ? 'a workflow of six no-op activities in a row (src/bench/plain-workflow.ts): Temporal alone'
+              : 'processPhoto with the workload input against no-op upload, filter and share activities: upload + 6 steps ' +
+                "(7 activities, with the workflow's search attributes and memo), on the real workflow worker",
+            unit: 'pipelines/s',
+            inFlight: ceilingLimit,
+          };
+          await measure(
+            d,
+            info,
+            plain ? 'plain' : PHOTO_INPUT,
+            noop(quick ? 40 : 600),
+            noop(quick ? 10 : 50),
+            noop(quick ? 2 : 10),
+          );
+        }
+      });
+    }
+    results.sort((a, b) => ALL_MODES.indexOf(a.id) - ALL_MODES.indexOf(b.id));
+  } finally {
+    await stopAll();
+  }
+
+  const monolith = results.find((r) => r.id === 'monolith');
+  for (const r of results)
+    if (monolith && ['nano', 'fused', 'nano-single'].includes(r.id)) r.ratio = r.throughput / monolith.throughput;
+  const report: BenchReport = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    quick,
+    machine: describeMachine(cli),
+    workload: WORKLOAD_LABEL,
+    photos: {
+      source: photoSource(options.photos ? path.resolve(options.photos) : path.dirname(photos[0])),
+      count: photos.length,
+      megapixels: await megapixels(photos),
+    },
+    settings: {
+      'photos per mode': `${count} measured (after ${warmup.length} warm-up runs), ${limit} in flight; monolith, nano and fused interleaved in ${rounds} round${rounds > 1 ? 's' : ''} of ${Math.round(count / rounds)}`,
+      'dev server': `${persistent ? `SQLite file with ${pragmas.join(', ')}` : 'in-memory SQLite'}, a fresh one for each group of modes (photo workers split, one process, ceiling)`,
+      'worker concurrency': SERVICE_NAMES.map((s) => `${s} ${concurrency[s] ?? DEFAULT_CONCURRENCY[s]}`).join(', '),
+      'worker environment':
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || '(none)',
+      ceiling: `${ceilingLimit} pipelines in flight`,
+    },
+    modes: results,
+    targets: judge(results),
+  };
+  if (options.json === '-') console.log(JSON.stringify(report, null, 2));
+  else console.log(printable(report));
+  if (options.json && options.json !== '-') {
+    writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${options.json}`);
+  }
+  if (markdownFile) {
+    writeFileSync(markdownFile, markdown(report, markdownFile));
+    log(`wrote ${path.relative(process.cwd(), markdownFile) || markdownFile}`);
+  }
+  if (options.keep) log(`kept ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+  // Not a timing assertion: every mode must make the same photo from the same input.
+  if (!checkOutputs(results).identical) process.exitCode = 1;
+}

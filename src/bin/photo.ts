@@ -1,0 +1,157 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { validateChain } from '../common/filter-chain';
+import { progressQuery } from '../../workflows';
+import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
+import { connectClient, loadConnectionSettings } from '../lib/connection';
+import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
+import {
+  describeProgress,
+  describeResult,
+  failureReason,
+  startPhotoRun,
+  watchRun,
+  webUiLink,
+  type PhotoHandle,
+} from '../lib/photo-runs';
+
+const UI_BASE = process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
+
+const HELP = `Usage:
+  npm run photo -- <file or http(s) URL> [--filter NAME[:KEY=VALUE,...]]... [--share TARGET]... [options]
+  npm run photo -- status <workflow-id>     where a run is, from any shell
+  npm run photo -- result <workflow-id>     wait for a run and print its outputs
+
+Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. It prints
+the workflow ID and its Web UI link, shows live progress and prints the outputs. Workers must be running
+(npm run worker, or npm run demo).
+
+Options:
+  --filter SPEC   a filter step, repeatable; e.g. --filter resize:width=1080 --filter watermark:text="© me"
+  --share TARGET  ${SHARE_TARGETS.join(' or ')}, repeatable
+  --title TEXT    title for the gallery and messages (default: the file name)
+  --id ID         workflow ID (default photo-<content hash>-<random>)
+  --detach        start the run and return at once
+  --json          machine-readable output on stdout
+  -h, --help      this text
+
+Filters:
+${filterHelp()}
+
+Share targets: gallery (a folder with index.html, under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
+the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
+Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE; Web UI links
+use TEMPORAL_UI_URL (default ${UI_BASE}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
+
+interface Output {
+  json: boolean;
+}
+
+function emit(out: Output, human: string, data: object): void {
+  console.log(out.json ? JSON.stringify(data) : human);
+}
+
+export function buildInput(source: string, filters: string[], shares: string[], title?: string): ProcessPhotoInput {
+  const steps = validateChain(filters.map(parseFilterFlag));
+  for (const target of shares) {
+    if (!SHARE_TARGETS.includes(target as ShareTarget)) {
+      throw new Error(`--share: unknown target "${target}"; expected ${SHARE_TARGETS.join(' or ')}`);
+    }
+  }
+  const isUrl = /^https?:\/\//i.test(source);
+  return {
+    source: isUrl ? { url: source } : { path: path.resolve(source) },
+    filters: steps,
+    share: shares as ShareTarget[],
+    ...(title ? { title } : {}),
+  };
+}
+
+async function follow(client: Client, handle: PhotoHandle, out: Output): Promise<void> {
+  const link = webUiLink(UI_BASE, client.options.namespace, handle.workflowId);
+  const result = await watchRun(handle, (p) => {
+    if (!out.json) console.log(`  ${describeProgress(p)}`);
+  });
+  emit(out, describeResult(result), { workflowId: handle.workflowId, status: 'COMPLETED', webUi: link, result });
+}
+
+async function status(client: Client, id: string, out: Output): Promise<void> {
+  const handle = client.workflow.getHandle(id);
+  const description = await handle.describe();
+  const progress = await Promise.race([
+    handle.query(progressQuery).catch(() => undefined),
+    new Promise<undefined>((r) => setTimeout(r, 3000)),
+  ]);
+  const link = webUiLink(UI_BASE, client.options.namespace, id);
+  emit(out, `${id}: ${description.status.name}${progress ? `  ${describeProgress(progress)}` : ''}\nWeb UI: ${link}`, {
+    workflowId: id,
+    status: description.status.name,
+    progress,
+    webUi: link,
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      filter: { type: 'string', multiple: true, default: [] },
+      share: { type: 'string', multiple: true, default: [] },
+      title: { type: 'string' },
+      id: { type: 'string' },
+      detach: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    console.log(HELP);
+    return;
+  }
+  const out = { json: values.json };
+  const [command, id] = positionals;
+  if ((command === 'status' || command === 'result') && positionals.length !== 2) {
+    throw new Error(`${command}: expected one workflow ID, e.g. npm run photo -- ${command} photo-1a2b3c4d5e6f-0a1b2c`);
+  }
+  if (positionals.length > 1 && command !== 'status' && command !== 'result') {
+    throw new Error(`expected one photo, received ${positionals.length} arguments: ${positionals.join(' ')}`);
+  }
+  const input =
+    command === 'status' || command === 'result'
+      ? undefined
+      : buildInput(command, values.filter, values.share, values.title);
+  const settings = loadConnectionSettings();
+  const client = await connectClient(settings);
+  try {
+    if (command === 'status') return await status(client, id, out);
+    if (command === 'result') return await follow(client, client.workflow.getHandle(id), out);
+    const handle = await startPhotoRun(client, input!, values.id);
+    const link = webUiLink(UI_BASE, settings.namespace, handle.workflowId);
+    if (values.detach) {
+      emit(out, `started ${handle.workflowId}\nWeb UI: ${link}`, {
+        workflowId: handle.workflowId,
+        status: 'RUNNING',
+        webUi: link,
+      });
+      return;
+    }
+    if (!out.json) console.log(`started ${handle.workflowId}\nWeb UI: ${link}`);
+    await follow(client, handle, out);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  main(argv).catch((err) => {
+    const reason = (
+      err instanceof WorkflowFailedError ? `run failed: ${failureReason(err)}` : failureReason(err)
+    ).split('\n')[0];
+    if (argv.includes('--json')) console.log(JSON.stringify({ status: 'FAILED', error: reason }));
+    console.error(`error: ${reason}`);
+    process.exit(1);
+  });
+}

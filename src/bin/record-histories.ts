@@ -1,0 +1,277 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import sharp from 'sharp';
+import { verifyWebhook } from '../../activities/share/webhook-signature';
+import { processPhoto } from '../../workflows/process-photo';
+import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { SERVICE_NAMES, TASK_QUEUES } from '../common/task-queues';
+import type { ProcessPhotoInput } from '../common/workflow-io';
+import { loadConfig } from '../lib/config';
+import { historyToJson } from '../lib/history-json';
+import { projectRoot } from '../lib/paths';
+import { provisionTemporalCli } from '../provision/temporal-cli';
+import { createWorkers } from '../lib/workers';
+
+const help = (
+  scenarios: string,
+) => `Usage: npm run record-histories -- [--tag TAG] [--only NAME,...] [--out DIR] [--force]
+
+Records real histories of processPhoto for the replay test (test/replay.test.ts): starts a throwaway Temporal dev
+server, real workers for every nano-service and a local webhook receiver, runs a few representative photos and
+writes each run's history to <out>/<scenario>-<tag>.json (the JSON that \`temporal workflow show -o json\` prints).
+The file name is also the run's workflow ID, which the replay test passes to the replayer.
+
+Keep the fixtures of earlier tags: they stand for runs that may still be open when new code is deployed, and the
+replay test checks the current code against every one of them. Record a new tag after each workflow change.
+
+Options:
+  --tag TAG        suffix of the file names, e.g. v3 (default: today's date, YYYYMMDD)
+  --only A,B       record only these scenarios (default: all)
+  --out DIR        where to write (default: test/fixtures)
+  --force          replace fixtures that already exist (by default an existing tag is never overwritten)
+  -h, --help       this text
+
+Scenarios:
+${scenarios}`;
+
+const SECRET = 'record-histories-secret';
+
+/** A tiny noisy JPEG: real pixels, so every filter does real work, yet a few KB. Only its blob key reaches history. */
+async function smallJpeg(width: number, height: number): Promise<Buffer> {
+  return sharp({
+    create: { width, height, channels: 3, background: '#336699', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+}
+
+/** A signed-webhook receiver that accepts posts (checking the signature) or, while `reject` is set, answers 410 Gone. */
+async function startReceiver(secret: string) {
+  let reject = false;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const answer = (status: number, json: object) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+      if (reject) answer(410, { error: 'this channel was archived' });
+      else if (!verifyWebhook(secret, req.headers, body)) answer(401, { error: 'invalid signature' });
+      else answer(200, { ok: true, duplicate: false });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/photos`,
+    setReject(value: boolean) {
+      reject = value;
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+interface Scenario {
+  name: string;
+  about: string;
+  input(photo: string): ProcessPhotoInput;
+  /** Run just before the workflow starts. */
+  setup?(receiver: Receiver): void;
+  /** The run must end this way, or nothing is written: a fixture must be what its name says. */
+  expect: { completes: true } | { failsWith: RegExp };
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'success',
+    about: 'resize, sepia, watermark and a JPEG output, shared to the gallery and the webhook',
+    input: (photo) => ({
+      source: { path: photo },
+      filters: [
+        { filter: 'resize', params: { width: 64 } },
+        { filter: 'sepia' },
+        { filter: 'watermark', params: { text: 'nano-photos' } },
+        { filter: 'output', params: { format: 'jpeg', quality: 80 } },
+      ],
+      share: ['gallery', 'webhook'],
+      title: 'Replay fixture',
+    }),
+    expect: { completes: true },
+  },
+  {
+    name: 'invalid-input',
+    about: 'an out-of-range parameter: the workflow rejects the request before any service runs',
+    input: (photo) => ({
+      source: { path: photo },
+      filters: [{ filter: 'blur', params: { sigma: 5000 } }],
+      share: ['gallery'],
+    }),
+    expect: { failsWith: /blur: expected sigma to be a number between 0.3 and 1000/ },
+  },
+  {
+    name: 'filter-fails',
+    about: 'a crop rectangle outside the uploaded image: the crop service fails on its first attempt, non-retryably',
+    input: (photo) => ({
+      source: { path: photo },
+      filters: [{ filter: 'grayscale' }, { filter: 'crop', params: { left: 0, top: 0, width: 4000, height: 4000 } }],
+      share: ['gallery'],
+    }),
+    expect: { failsWith: /crop: expected the rectangle .* to lie within the 96x64 image/ },
+  },
+  {
+    name: 'share-fails',
+    about: 'the webhook answers 410 Gone: sharing fails for good and the gallery entry is removed (compensation)',
+    input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'flop' }], share: ['gallery', 'webhook'] }),
+    setup: (receiver) => receiver.setReject(true),
+    expect: { failsWith: /sharing failed \(webhook: .*410.*\); the gallery entry was removed/ },
+  },
+];
+
+/** The largest payload in a history, in bytes: image bytes must never travel through Temporal. */
+function largestPayload(node: unknown): number {
+  if (!node || typeof node !== 'object') return 0;
+  const data = (node as { data?: unknown }).data;
+  let largest = data instanceof Uint8Array ? data.length : 0;
+  for (const value of Object.values(node)) largest = Math.max(largest, largestPayload(value));
+  return largest;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      tag: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    return console.log(help(SCENARIOS.map((s) => `  ${s.name.padEnd(15)}  ${s.about}`).join('\n')));
+  }
+  const tag = values.tag ?? new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  if (!/^[A-Za-z0-9._-]{1,40}$/.test(tag))
+    throw new Error(`--tag must be 1-40 letters, digits, '.', '_' or '-', received ${JSON.stringify(tag)}`);
+  const only = values.only?.split(',').filter(Boolean);
+  const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown?.length)
+    throw new Error(
+      `unknown scenario(s) ${unknown.join(', ')}; expected some of ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  const chosen = SCENARIOS.filter((s) => !only || only.includes(s.name));
+  const outDir = path.resolve(values.out ?? path.join(projectRoot, 'test', 'fixtures'));
+  const existing = chosen.map((s) => path.join(outDir, `${s.name}-${tag}.json`)).filter((f) => existsSync(f));
+  if (existing.length && !values.force) {
+    throw new Error(
+      `${existing.map((f) => path.relative(process.cwd(), f)).join(', ')} already exist: they stand for runs of the code they ` +
+        'were recorded with. Record under a new --tag, or pass --force to replace them.',
+    );
+  }
+
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-record-'));
+  const photo = path.join(dir, 'photo.jpg');
+  writeFileSync(photo, await smallJpeg(96, 64));
+  const receiver = await startReceiver(SECRET);
+  const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: dir }), webhook: { url: receiver.url, secret: SECRET } };
+
+  console.log('Starting a throwaway Temporal dev server...');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: await provisionTemporalCli() },
+      ip: '127.0.0.1',
+      searchAttributes: PHOTO_SEARCH_ATTRIBUTES,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  try {
+    console.log('Starting workers for every nano-service (bundling the workflow code takes a few seconds)...');
+    const workers = await createWorkers({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      services: SERVICE_NAMES,
+      config,
+      shutdownGraceTime: '5 seconds',
+    });
+    const running = Promise.all(workers.map((w) => w.run()));
+    const recorded: { file: string; bytes: number }[] = [];
+    try {
+      for (const scenario of chosen) {
+        const workflowId = `${scenario.name}-${tag}`;
+        receiver.setReject(false);
+        scenario.setup?.(receiver);
+        const handle = await env.client.workflow.start(processPhoto, {
+          taskQueue: TASK_QUEUES.workflow,
+          workflowId,
+          args: [scenario.input(photo)],
+        });
+        // Every scenario ends in seconds; one that does not is retrying something it should not (e.g. a share).
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`scenario ${scenario.name} did not finish within 60 s`)), 60_000);
+        });
+        const outcome = await Promise.race([deadline, handle.result()])
+          .then(
+            () => 'completed',
+            (err: unknown) => {
+              if (!(err instanceof WorkflowFailedError)) throw err;
+              const messages: string[] = [];
+              for (let e: Error | undefined = err; e; e = e.cause as Error | undefined) messages.push(e.message);
+              return `failed: ${messages.join(' <- ')}`;
+            },
+          )
+          .finally(() => clearTimeout(timer));
+        const ok = 'completes' in scenario.expect ? outcome === 'completed' : scenario.expect.failsWith.test(outcome);
+        if (!ok)
+          throw new Error(
+            `scenario ${scenario.name} did not end as expected (${JSON.stringify(scenario.expect)}): ${outcome}`,
+          );
+
+        const history = await handle.fetchHistory();
+        const largest = largestPayload(history);
+        if (largest > 4096)
+          throw new Error(
+            `scenario ${scenario.name}: a ${largest}-byte payload in history; expected claim-checked keys only`,
+          );
+        // The recording machine's host name and process ids are of no use to a replay: keep them out of the repository.
+        const text = historyToJson(history).replace(/"identity":"[^"]*"/g, '"identity":"record-histories"');
+        mkdirSync(outDir, { recursive: true });
+        const file = path.join(outDir, `${workflowId}.json`);
+        writeFileSync(file, text);
+        recorded.push({ file, bytes: text.length });
+        console.log(`  ${scenario.name}: ${outcome.slice(0, 160)}`);
+      }
+    } finally {
+      for (const w of workers) w.shutdown();
+      await running;
+    }
+    console.log(`\nWrote ${recorded.length} histories:`);
+    for (const r of recorded)
+      console.log(`  ${path.relative(process.cwd(), r.file)} (${(r.bytes / 1024).toFixed(1)} KiB)`);
+  } finally {
+    await env.teardown();
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`record-histories: ${(err as Error).message}`);
+    process.exitCode = 1;
+  });
+}

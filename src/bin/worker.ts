@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { NativeConnection } from '@temporalio/worker';
+import { SERVICE_NAMES } from '../common/task-queues';
+import { loadConfig } from '../lib/config';
+import { loadConnectionSettings } from '../lib/connection';
+import { installQuietRuntime } from '../lib/logging';
+import { tuneProcess } from '../lib/process-tuning';
+import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/workers';
+
+const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [--concurrency N]
+
+Runs a worker process for the chosen nano-service groups, each polling its own task queue. Start as many
+processes as you like, for the same or different services: they share the queues.
+
+Options:
+  --services LIST    comma-separated, from: ${SERVICE_NAMES.join(', ')} (default: all)
+  --concurrency N    activities (or workflow tasks) at once per service (defaults: ${SERVICE_NAMES.map((s) => `${s} ${DEFAULT_CONCURRENCY[s]}`).join(', ')})
+  -h, --help         this text
+
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+TEMPORAL_PROFILE; NANO_PHOTOS_DATA_DIR (blob store and gallery, default .data/), NANO_PHOTOS_BLOB_DIR,
+NANO_PHOTOS_GALLERY_DIR, NANO_PHOTOS_UPLOAD_ROOTS, NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET (share
+target secrets live here, never in workflow input), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down, for crash
+demos). SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      services: { type: 'string' },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const services = parseServices(values.services);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
+    throw new Error(`--concurrency: expected an integer between 1 and 1000, received ${values.concurrency}`);
+  }
+  installQuietRuntime();
+  tuneProcess(services);
+  const config = loadConfig();
+  const settings = loadConnectionSettings();
+  const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
+  const workers = await createWorkers({
+    connection,
+    namespace: settings.namespace,
+    services,
+    config,
+    concurrency: concurrency === undefined ? undefined : Object.fromEntries(services.map((s) => [s, concurrency])),
+    filterDelayMs: Number(process.env.NANO_PHOTOS_FILTER_DELAY_MS ?? 0) || undefined,
+  });
+  console.log(
+    `worker ${process.pid}: serving ${services.join(', ')} on ${settings.address} (namespace ${settings.namespace})`,
+  );
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    await connection.close();
+  }
+  console.log(`worker ${process.pid}: stopped`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`worker: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,42 @@
+import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
+
+export const SHARE_TARGETS = ['gallery', 'webhook'] as const;
+export type ShareTarget = (typeof SHARE_TARGETS)[number];
+
+/** The workflow's input: plain JSON, so `temporal workflow start --input '…'` can start a run too. */
+export interface ProcessPhotoInput {
+  source: UploadSource;
+  filters?: FilterStep[];
+  share?: ShareTarget[];
+  /** Shown in the gallery and webhook messages; defaults to the file name or URL. */
+  title?: string;
+  /**
+   * Run all filter steps as one activity (applyChain) on the filter queue instead of one activity each: the same
+   * output, without intermediate blobs and per-step round trips; `steps` in the result then has one entry whose
+   * filter names are joined by `+`. Default false.
+   */
+  fuse?: boolean;
+}
+
+export interface ProcessPhotoResult {
+  original: ImageRef;
+  /** The final, encoded image. */
+  output: ImageRef;
+  steps: { filter: string; image: ImageRef }[];
+  shares: ShareReceipt[];
+}
+
+export type Stage = 'starting' | 'upload' | 'filter' | 'share' | 'compensating' | 'done' | 'failed';
+
+/** What the `progress` query answers. */
+export interface Progress {
+  stage: Stage;
+  /** The step running now, e.g. `resize` or `share:webhook`. */
+  step: string;
+  stepsDone: number;
+  stepsTotal: number;
+  /** The newest artifact, so a watcher can look at intermediate results. */
+  currentArtifact?: ImageRef;
+  shares: ShareReceipt[];
+  error?: string;
+}

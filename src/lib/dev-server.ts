@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { serverAnswers } from './connection';
+import { provisionTemporalCli } from '../provision/temporal-cli';
+
+export interface DevServerOptions {
+  ip?: string;
+  port: number;
+  /** The Web UI's port; `false` runs headless. */
+  uiPort: number | false;
+  /** SQLite file that keeps runs across restarts; in memory when absent. */
+  dbFile?: string;
+  namespace?: string;
+  /** Where the server's own output goes; inherited when absent. */
+  logFile?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  process: ChildProcess;
+  /** Stops the server by its process id and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * WAL with synchronous=NORMAL keeps every committed run across a crash of the server process while syncing far less
+ * often than SQLite's default (about ten times the throughput on the dev server's single connection).
+ */
+const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
+
+/**
+ * The dev server has a single history shard, and a shard reads its transfer tasks (the ones that hand a workflow or
+ * activity task to matching) at most 20 times a second by default (history.transferProcessorMaxPollRPS): every
+ * hand-off waited for the next 50 ms tick, about 100 ms per activity-to-activity hop. Production clusters spread
+ * this over hundreds of shards. Lifting the limit for the one shard, measured with `npm run bench`: the hop (p50,
+ * one run in flight) fell from about 95 ms to about 10 ms, and the no-op processPhoto ceiling rose from about 7 to
+ * 13-17 pipelines/s. (synchronous=OFF and an in-memory database measured no better than the pragmas above.)
+ */
+const DYNAMIC_CONFIG = ['history.transferProcessorMaxPollRPS=10000'];
+
+/** The CLI's `server start-dev` arguments for these options, with the project's search attributes registered. */
+export function devServerArgs(o: DevServerOptions): string[] {
+  const ip = o.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(o.port), '--namespace', o.namespace ?? 'default'];
+  args.push('--log-level', 'error');
+  if (o.uiPort === false) args.push('--headless');
+  else args.push('--ui-ip', ip, '--ui-port', String(o.uiPort));
+  if (o.dbFile) {
+    args.push('--db-filename', o.dbFile);
+    for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+  }
+  for (const value of DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
+  for (const key of PHOTO_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliType(key.type)}`);
+  return args;
+}
+
+function cliType(type: string): string {
+  return (
+    {
+      KEYWORD: 'Keyword',
+      KEYWORD_LIST: 'KeywordList',
+      TEXT: 'Text',
+      INT: 'Int',
+      DOUBLE: 'Double',
+      BOOL: 'Bool',
+      DATETIME: 'Datetime',
+    }[type] ?? type
+  );
+}
+
+/** Starts `temporal server start-dev` and waits until its frontend answers. */
+export async function startDevServer(options: DevServerOptions, cli?: string): Promise<DevServer> {
+  const executable = cli ?? (await provisionTemporalCli());
+  if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const address = `${options.ip ?? '127.0.0.1'}:${options.port}`;
+  const child = spawn(executable, devServerArgs(options), {
+    // The server would otherwise ask a version-check host on the internet at start.
+    env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
+    stdio: ['ignore', options.logFile ?? 'inherit', options.logFile ?? 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  const deadline = Date.now() + 60_000;
+  while (!(await serverAnswers(address))) {
+    if (child.exitCode !== null)
+      throw new Error(`the Temporal dev server exited with code ${child.exitCode} before it answered on ${address}`);
+    if (Date.now() > deadline) {
+      await stop('SIGKILL');
+      throw new Error(`the Temporal dev server did not answer on ${address} within 60 s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const uiUrl = options.uiPort === false ? undefined : `http://${options.ip ?? '127.0.0.1'}:${options.uiPort}`;
+  return { address, uiUrl, process: child, stop };
+}

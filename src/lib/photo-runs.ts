@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { processPhoto, progressQuery } from '../../workflows';
+import { TASK_QUEUES } from '../common/task-queues';
+import type { ProcessPhotoInput, ProcessPhotoResult, Progress } from '../common/workflow-io';
+
+export type PhotoHandle = WorkflowHandle<typeof processPhoto>;
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** `photo-<content hash prefix>-<random>`: findable by content, unique per run. URLs are hashed by their text. */
+export async function photoWorkflowId(input: ProcessPhotoInput): Promise<string> {
+  const digest =
+    'path' in input.source
+      ? await hashFile(input.source.path)
+      : createHash('sha256').update(input.source.url).digest('hex');
+  return `photo-${digest.slice(0, 12)}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function startPhotoRun(
+  client: Client,
+  input: ProcessPhotoInput,
+  workflowId?: string,
+): Promise<PhotoHandle> {
+  return client.workflow.start(processPhoto, {
+    taskQueue: TASK_QUEUES.workflow,
+    workflowId: workflowId ?? (await photoWorkflowId(input)),
+    args: [input],
+  });
+}
+
+export function webUiLink(uiBase: string, namespace: string, workflowId: string): string {
+  return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function describeProgress(p: Progress): string {
+  const artifact = p.currentArtifact ? ` (${p.currentArtifact.width}x${p.currentArtifact.height})` : '';
+  return `[${p.stepsDone}/${p.stepsTotal}] ${p.stage}: ${p.step}${artifact}`;
+}
+
+/**
+ * Waits for the result while reporting each change of the `progress` query. Polling a query costs one round trip
+ * and no history events, so watching never slows the run down or grows its history.
+ */
+export async function watchRun(
+  handle: PhotoHandle,
+  onProgress: (p: Progress) => void,
+  everyMs = 300,
+): Promise<ProcessPhotoResult> {
+  let last = '';
+  let settled = false;
+  const result = handle.result().finally(() => (settled = true));
+  const poll = async () => {
+    while (!settled) {
+      try {
+        const progress = await handle.query(progressQuery);
+        const line = describeProgress(progress);
+        if (line !== last) onProgress(progress);
+        last = line;
+      } catch {
+        // No workflow worker has picked the run up yet, or it just closed: keep waiting on the result.
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
+  const [outcome] = await Promise.allSettled([result, poll()]);
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
+}
+
+/** The innermost cause of a failed run: the service's own words rather than "Workflow execution failed". */
+export function failureReason(err: unknown): string {
+  let error = err as Error & { cause?: unknown };
+  while (error?.cause instanceof Error) error = error.cause as Error & { cause?: unknown };
+  return error?.message ?? String(err);
+}
+
+export function describeResult(result: ProcessPhotoResult): string {
+  const lines = [
+    `original: ${result.original.width}x${result.original.height} ${result.original.format} (${result.original.key})`,
+    `output:   ${result.output.width}x${result.output.height} ${result.output.format}, ${result.output.bytes} bytes (${result.output.key})`,
+  ];
+  for (const share of result.shares)
+    lines.push(`shared:   ${share.target} → ${share.location}${share.duplicate ? ' (already there)' : ''}`);
+  return lines.join('\n');
+}

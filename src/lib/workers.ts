@@ -1,0 +1,97 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createChainActivities } from '../../activities/filters/fused-chain';
+import { createFilterActivities } from '../../activities/filters/activities';
+import { createShareActivities } from '../../activities/share/activities';
+import { createUploadActivities } from '../../activities/upload/upload';
+import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
+import { FileBlobStore } from './blob-store';
+import type { PhotoConfig } from './config';
+
+/**
+ * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
+ * most four images are worked on at once in a process, which keeps both cores busy without piling up memory; shares
+ * and uploads mostly wait on I/O. Filters take 8 tasks (one per photo of `npm run bench`'s 8 in flight): the extra
+ * ones wait inside the worker for a pool thread instead of in the task queue, so each next step starts the moment
+ * the previous one ends. Measured: the median activity-to-activity hop at 8 photos in flight fell from about 50-100 ms
+ * (mostly waiting for a free filter slot) to about 20 ms, for the same throughput and about 50 MB more peak RSS.
+ */
+export const DEFAULT_CONCURRENCY: Record<ServiceName, number> = { workflow: 40, upload: 4, filter: 8, share: 16 };
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  services: readonly ServiceName[];
+  config: PhotoConfig;
+  concurrency?: Partial<Record<ServiceName, number>>;
+  /** Prebuilt workflow code (tests bundle once); otherwise the worker bundles `workflows/` itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra time per filter, for crash demos (NANO_PHOTOS_FILTER_DELAY_MS). */
+  filterDelayMs?: number;
+  /** How long running activities may finish after a shutdown signal. */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+import { workflowsPath } from './paths';
+
+function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
+  const store = new FileBlobStore(setup.config.blobDir);
+  switch (service) {
+    case 'upload':
+      return createUploadActivities({ store, limits: setup.config.upload });
+    case 'filter':
+      // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
+      return {
+        ...createFilterActivities({ store, delayMs: setup.filterDelayMs }),
+        ...createChainActivities({ store, delayMs: setup.filterDelayMs }),
+      };
+    case 'share':
+      return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
+  }
+}
+
+/** One Temporal worker per chosen service, each polling its own task queue. */
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const common = {
+    connection: setup.connection,
+    namespace: setup.namespace,
+    shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
+  };
+  return Promise.all(
+    setup.services.map((service) => {
+      const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];
+      if (service === 'workflow') {
+        return Worker.create({
+          ...common,
+          taskQueue: TASK_QUEUES.workflow,
+          maxConcurrentWorkflowTaskExecutions: Math.min(limit, 40),
+          maxCachedWorkflows: Math.max(limit * 10, 100),
+          ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+        });
+      }
+      return Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES[service],
+        activities: activitiesFor(service, setup),
+        maxConcurrentActivityTaskExecutions: limit,
+      });
+    }),
+  );
+}
+
+/** `--services` as given on a command line: a comma-separated list, or `all`. */
+export function parseServices(list: string | undefined): ServiceName[] {
+  if (list === undefined || list === 'all') return [...SERVICE_NAMES];
+  const services = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const service of services) {
+    if (!SERVICE_NAMES.includes(service as ServiceName)) {
+      throw new Error(
+        `--services: unknown service "${service}"; expected a comma-separated list of ${SERVICE_NAMES.join(', ')}`,
+      );
+    }
+  }
+  if (services.length === 0) throw new Error(`--services: expected at least one of ${SERVICE_NAMES.join(', ')}`);
+  return [...new Set(services)] as ServiceName[];
+}
