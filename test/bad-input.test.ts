@@ -352,7 +352,7 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     const { shareGallery } = createShareActivities({ store, galleryDir: world.config.galleryDir });
     await assert.rejects(
       activityEnv.run(shareGallery, { image: crafted, idempotencyKey: 'crafted:gallery', title: 'x', filters: [] }),
-      invalid(/shareGallery: blob key must look like <sha256>\.<ext>/),
+      invalid(/shareGallery: image\.key: blob key must look like <sha256>\.<ext>/),
     );
     assert.deepEqual(galleryImages(), []);
   });

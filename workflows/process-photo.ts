@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
+import { innermostMessage } from '../src/common/failures';
 import { completeChain, validateChain } from '../src/common/filter-chain';
 import { INVALID_INPUT, invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
@@ -229,7 +230,9 @@ async function shareEverywhere(
       kept.push(receipt.target);
     }
   }
-  const reasons = failed.map((t) => `${t}: ${causeOf(outcomes[targets.indexOf(t)] as PromiseRejectedResult)}`);
+  const reasons = failed.map(
+    (t) => `${t}: ${innermostMessage((outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason)}`,
+  );
   const undone = progress.shares.length - kept.length;
   throw ApplicationFailure.nonRetryable(
     `sharing failed (${reasons.join('; ')})` +
@@ -238,11 +241,4 @@ async function shareEverywhere(
     'ShareFailed',
     { failed, kept, removed: undone ? ['gallery'] : [] },
   );
-}
-
-/** The innermost message: the activity's own error, not the "Activity task failed" wrapper. */
-function causeOf(outcome: PromiseRejectedResult): string {
-  let error = outcome.reason as Error & { cause?: Error };
-  while (error.cause) error = error.cause as Error & { cause?: Error };
-  return error.message;
 }

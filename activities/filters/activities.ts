@@ -1,10 +1,10 @@
-import { checkKey, type BlobStore } from '../../src/lib/blob-store';
+import type { BlobStore } from '../../src/lib/blob-store';
 import { filterNames, parseFilterParams, type FilterName, type FilterParams } from '../../src/common/filter-catalog';
-import { defaultOutputFormat } from '../../src/common/filter-chain';
+import { defaultOutputFormat } from '../../src/common/formats';
+import { checkImageRef } from '../../src/common/image-ref';
 import { applyFilter } from './operations';
 import { heartbeatingSleep, withHeartbeat } from '../shared/heartbeat';
 import { openImage, storeEncoded, storeRaw } from '../shared/image-io';
-import { invalidInput } from '../../src/common/params';
 import type { FilterInput, ImageRef } from '../../src/common/types';
 
 export type FilterActivities = Record<FilterName, (input: FilterInput) => Promise<ImageRef>>;
@@ -15,47 +15,6 @@ export interface FilterDeps {
   delayMs?: number;
 }
 
-const MAX_SIDE = 65_535;
-const FORMATS: readonly string[] = [
-  'raw',
-  'jpeg',
-  'png',
-  'webp',
-  'avif',
-  'gif',
-  'tiff',
-  'heif',
-  'svg',
-] satisfies ImageRef['format'][];
-
-/** The image reference arrives from workflow history or a hand-written CLI input: check it like any parameter. */
-function checkImageRef(image: unknown): ImageRef {
-  const ref = image as Partial<ImageRef> | undefined;
-  const sideOk = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_SIDE;
-  if (!ref || typeof ref.key !== 'string' || !sideOk(ref.width) || !sideOk(ref.height)) {
-    throw invalidInput(
-      `expected image to be an image reference {key, format, width, height, ...}, received ${JSON.stringify(image)}`,
-    );
-  }
-  try {
-    checkKey(ref.key);
-  } catch (err) {
-    throw invalidInput(`image.key: ${(err as Error).message}`);
-  }
-  if (!FORMATS.includes(ref.format as string)) {
-    throw invalidInput(
-      `expected image.format to be one of ${FORMATS.join(', ')}, received ${JSON.stringify(ref.format)}`,
-    );
-  }
-  // Raw pixels are described by the reference alone: sharp reads 1 to 4 channels.
-  if (ref.format === 'raw' && !(Number.isInteger(ref.channels) && ref.channels! >= 1 && ref.channels! <= 4)) {
-    throw invalidInput(
-      `expected image.channels of a raw image to be an integer between 1 and 4, received ${JSON.stringify(ref.channels)}`,
-    );
-  }
-  return ref as ImageRef;
-}
-
 /**
  * One activity per filter, each its own nano-service with its own activity type. Each reads its input image from
  * the blob store, applies one operation and stores the result: raw pixels between steps, encoded once at `output`.
@@ -63,7 +22,7 @@ function checkImageRef(image: unknown): ImageRef {
 export function createFilterActivities({ store, delayMs = 0 }: FilterDeps): FilterActivities {
   const activity = (filter: FilterName) =>
     async function (input: FilterInput): Promise<ImageRef> {
-      const image = checkImageRef(input?.image);
+      const image = checkImageRef(filter, input?.image);
       const params = parseFilterParams(filter, input.params);
       if (delayMs > 0) await heartbeatingSleep(delayMs);
       return withHeartbeat(

@@ -1,7 +1,9 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PARTIAL_SUFFIX, writeAtomic } from '../../src/lib/atomic-write';
-import { type BlobStore, checkKey, sha256 } from '../../src/lib/blob-store';
+import { type BlobStore, sha256 } from '../../src/lib/blob-store';
+import { extensionOf, OUTPUT_FORMATS } from '../../src/common/formats';
+import { checkImageRef } from '../../src/common/image-ref';
 import { type GalleryEntry, renderGalleryPage } from './gallery-page';
 import { invalidInput } from '../../src/common/params';
 import type { OutputFormat, ShareInput, ShareReceipt } from '../../src/common/types';
@@ -12,7 +14,6 @@ import type { OutputFormat, ShareInput, ShareReceipt } from '../../src/common/ty
  * Several worker processes may publish into the same folder at once, so no file is shared between entries except
  * the page: each image has its own JSON sidecar, and the page is only ever rebuilt from the sidecars.
  */
-const EXTENSIONS: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_CHARS = 200;
 const MAX_TITLE_CHARS = 1000;
@@ -41,16 +42,7 @@ function entryName(operation: string, key: unknown): string {
 
 function checkInput(input: ShareInput): OutputFormat {
   const { image, title, filters } = input;
-  if (!image || !(image.format in EXTENSIONS)) {
-    throw invalidInput(
-      `shareGallery: expected an encoded image (${Object.keys(EXTENSIONS).join(', ')}), received format ${JSON.stringify(image?.format)}`,
-    );
-  }
-  try {
-    checkKey(image.key);
-  } catch (err) {
-    throw invalidInput(`shareGallery: ${(err as Error).message}`);
-  }
+  checkImageRef('shareGallery', image, OUTPUT_FORMATS);
   if (typeof title !== 'string' || title.length > MAX_TITLE_CHARS) {
     throw invalidInput(`shareGallery: expected title to be a string of at most ${MAX_TITLE_CHARS} characters`);
   }
@@ -157,7 +149,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
       const name = entryName('shareGallery', input?.idempotencyKey);
       const format = checkInput(input);
       const data = await deps.store.get(input.image.key);
-      const file = `${name}.${EXTENSIONS[format]}`;
+      const file = `${name}.${extensionOf(format)}`;
       const location = path.join(dir, file);
       await mkdir(dir, { recursive: true });
       await sweepPartials(name);
@@ -206,7 +198,7 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
       const files = [
         `${name}.json`,
         ...(previous ? [previous.file] : []),
-        ...Object.values(EXTENSIONS).map((ext) => `${name}.${ext}`),
+        ...OUTPUT_FORMATS.map(extensionOf).map((ext) => `${name}.${ext}`),
       ];
       let any = false;
       for (const f of new Set(files)) any = (await removed(path.join(dir, f))) || any;

@@ -1,6 +1,8 @@
 import { cancellationSignal } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebhookSettings } from '../../src/lib/config';
+import { OUTPUT_FORMATS } from '../../src/common/formats';
+import { checkImageRef } from '../../src/common/image-ref';
 import { invalidInput } from '../../src/common/params';
 import type { ShareInput, ShareReceipt } from '../../src/common/types';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
@@ -46,8 +48,7 @@ function checkInput(input: ShareInput): void {
   if (!Array.isArray(filters) || !filters.every((f) => typeof f === 'string')) {
     throw invalidInput(`shareWebhook: expected filters to be an array of strings, received ${JSON.stringify(filters)}`);
   }
-  if (!image || typeof image.sha256 !== 'string')
-    throw invalidInput('shareWebhook: expected image to be an image reference');
+  checkImageRef('shareWebhook', image, OUTPUT_FORMATS);
 }
 
 /** Slack reads `text` (where &, < and > are control characters), Discord reads `content`. */

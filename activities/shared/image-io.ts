@@ -1,3 +1,4 @@
+import { extensionOf } from '../../src/common/formats';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
 import type { ImageRef, OutputFormat } from '../../src/common/types';
@@ -63,6 +64,6 @@ export async function storeEncoded(
 ): Promise<ImageRef> {
   const data = await encode(image, format, quality);
   const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
-  const blob = await store.put(data, format === 'jpeg' ? 'jpg' : format);
+  const blob = await store.put(data, extensionOf(format));
   return { ...blob, format, width, height, channels };
 }

@@ -8,6 +8,7 @@ import { download, httpUrl } from './fetch-url';
 import { DECODE_LIMITS } from '../shared/image-io';
 import { invalidInput } from '../../src/common/params';
 import { assertSafeSvg } from './svg-safety';
+import { extensionOf, formatOf, IMAGE_FORMATS } from '../../src/common/formats';
 import type { ImageFormat, ImageRef, UploadSource } from '../../src/common/types';
 
 /**
@@ -15,8 +16,6 @@ import type { ImageFormat, ImageRef, UploadSource } from '../../src/common/types
  * image within the limits, and stores the original bytes unchanged. Everything wrong with the input fails on the
  * first attempt as a non-retryable InvalidInput; only transient download failures are retried.
  */
-
-const ACCEPTED: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'heif', 'svg'];
 
 export interface UploadDeps {
   store: BlobStore;
@@ -32,7 +31,7 @@ export function createUploadActivities({ store, limits }: UploadDeps) {
       if (data.length === 0) throw invalidInput('upload: the download is empty (0 bytes); expected an image');
       const image = await inspect(data, limits.maxPixels);
       // Only now, with every check passed, does anything reach the store.
-      const blob = await store.put(data, image.format === 'jpeg' ? 'jpg' : image.format);
+      const blob = await store.put(data, extensionOf(image.format));
       return { ...blob, ...image };
     },
   };
@@ -151,11 +150,10 @@ async function inspect(
     throw explainSharpError(err, maxPixels);
   };
   const meta = await image.metadata().catch(fail);
-  // libheif reports AVIF as HEIF compressed with AV1.
-  const name = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
-  const format = ACCEPTED.find((accepted) => accepted === name);
+  const name = formatOf(meta);
+  const format = IMAGE_FORMATS.find((accepted) => accepted === name);
   if (!format)
-    throw invalidInput(`upload: not a supported image: detected ${name}; expected one of ${ACCEPTED.join(', ')}`);
+    throw invalidInput(`upload: not a supported image: detected ${name}; expected one of ${IMAGE_FORMATS.join(', ')}`);
   await image.stats().catch(fail);
   // Dimensions as displayed: EXIF orientations 5-8 turn the stored pixels by 90 degrees. sharp >= 0.34 reports
   // them as autoOrient; the swap is for metadata without it.
@@ -173,7 +171,9 @@ function explainSharpError(err: unknown, maxPixels: number): Error {
     ),
   ].join('; ');
   if (/unsupported image format/i.test(detail)) {
-    return invalidInput(`upload: not a supported image; expected one of ${ACCEPTED.join(', ')} (sharp: ${detail})`);
+    return invalidInput(
+      `upload: not a supported image; expected one of ${IMAGE_FORMATS.join(', ')} (sharp: ${detail})`,
+    );
   }
   if (/pixel limit/i.test(detail)) {
     return invalidInput(

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../lib/dev-server';
-import { projectRoot } from '../lib/paths';
+import { projectRoot } from '../lib/project-root';
 import { freePort } from '../lib/free-port';
 import type { ServiceName } from '../common/task-queues';
 

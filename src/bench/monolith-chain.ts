@@ -1,3 +1,4 @@
+import { formatOf } from '../common/formats';
 import sharp from 'sharp';
 import { parseFilterParams } from '../common/filter-catalog';
 import { completeChain } from '../common/filter-chain';
@@ -11,8 +12,7 @@ import type { FilterStep, ImageFormat } from '../common/types';
  */
 export async function applyChainInProcess(original: Buffer, steps: FilterStep[]): Promise<Buffer> {
   const meta = await sharp(original).metadata();
-  // As upload names it: libheif reports AVIF as HEIF compressed with AV1, and AVIF stays AVIF.
-  const source = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+  const source = formatOf(meta); // as upload names it
   const chain = completeChain(steps, (source ?? 'png') as ImageFormat);
   const output = chain.pop()!;
   let raw: RawImage | undefined;

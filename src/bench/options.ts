@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_NAMES, type ServiceName } from '../common/task-queues';
-import { projectRoot } from '../lib/paths';
+import { projectRoot } from '../lib/project-root';
 import { samplePhotoDir } from '../lib/sample-photos';
 import type { ModeId } from './results';
 import { WORKLOAD_LABEL } from './workload';

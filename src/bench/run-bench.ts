@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { SERVICE_NAMES } from '../common/task-queues';
 import { devServerArgs } from '../lib/dev-server';
-import { projectRoot } from '../lib/paths';
+import { projectRoot } from '../lib/project-root';
 import { provisionTemporalCli } from '../provision/temporal-cli';
 import { samplePhotos } from '../lib/sample-photos';
 import { DEFAULT_CONCURRENCY } from '../lib/workers';

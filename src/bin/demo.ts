@@ -41,7 +41,8 @@ async function main(): Promise<void> {
 
   // SDK chatter (bundler output, worker state changes) stays out of the demo's own story.
   installQuietRuntime();
-  const flags = parseServerFlags([]);
+  const config = loadConfig();
+  const flags = parseServerFlags([], config.localServer);
   if (flags === 'help') return;
   const logFile = path.join(stateDir, 'dev-server.log');
   const { address, uiUrl, server } = await ensureDevServer(flags, openSync(logFile, 'a'));
@@ -51,13 +52,14 @@ async function main(): Promise<void> {
       : `Using the Temporal server already on ${address}.`,
   );
 
-  const config = loadConfig();
-  const workerConnection = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
+  // The server this demo ensured, with whatever else envconfig says (TLS, API key, namespace).
+  const { options, namespace } = config.connection;
+  const workerConnection = await NativeConnection.connect({ ...options, address });
+  const connection = await Connection.connect({ ...options, address });
   console.log(`Starting workers for ${SERVICE_NAMES.join(', ')} (bundling the workflow code takes a few seconds)...`);
   const workers = await createWorkers({
     connection: workerConnection,
-    namespace: 'default',
+    namespace,
     services: SERVICE_NAMES,
     config,
   });
@@ -104,7 +106,7 @@ async function processDemoPhoto(
     filters: DEMO_FILTERS.map(parseFilterFlag),
     share: webhook ? ['gallery', 'webhook'] : ['gallery'],
   });
-  const link = webUiLink(uiUrl, 'default', handle.workflowId);
+  const link = webUiLink(uiUrl, client.options.namespace, handle.workflowId);
   console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
   const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
   console.log(`\n${describeResult(result)}`);

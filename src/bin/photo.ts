@@ -4,19 +4,18 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { validateChain } from '../common/filter-chain';
 import { progressQuery } from '../../workflows';
 import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
-import { connectClient, loadConnectionSettings } from '../lib/connection';
+import { innermostMessage } from '../common/failures';
+import { DEFAULT_UI_URL, loadConfig } from '../lib/config';
+import { connectClient } from '../lib/connection';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
 import {
   describeProgress,
   describeResult,
-  failureReason,
   startPhotoRun,
   watchRun,
   webUiLink,
   type PhotoHandle,
 } from '../lib/photo-runs';
-
-const UI_BASE = process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
 
 const HELP = `Usage:
   npm run photo -- <file or http(s) URL> [--filter NAME[:KEY=VALUE,...]]... [--share TARGET]... [options]
@@ -42,7 +41,7 @@ ${filterHelp()}
 Share targets: gallery (a folder with index.html, under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
 the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
 Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE; Web UI links
-use TEMPORAL_UI_URL (default ${UI_BASE}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
+use TEMPORAL_UI_URL (default ${DEFAULT_UI_URL}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
 
 interface Output {
   json: boolean;
@@ -68,22 +67,25 @@ export function buildInput(source: string, filters: string[], shares: string[], 
   };
 }
 
-async function follow(client: Client, handle: PhotoHandle, out: Output): Promise<void> {
-  const link = webUiLink(UI_BASE, client.options.namespace, handle.workflowId);
+/** The Web UI page of a run. */
+type LinkOf = (workflowId: string) => string;
+
+async function follow(handle: PhotoHandle, out: Output, linkOf: LinkOf): Promise<void> {
+  const link = linkOf(handle.workflowId);
   const result = await watchRun(handle, (p) => {
     if (!out.json) console.log(`  ${describeProgress(p)}`);
   });
   emit(out, describeResult(result), { workflowId: handle.workflowId, status: 'COMPLETED', webUi: link, result });
 }
 
-async function status(client: Client, id: string, out: Output): Promise<void> {
+async function status(client: Client, id: string, out: Output, linkOf: LinkOf): Promise<void> {
   const handle = client.workflow.getHandle(id);
   const description = await handle.describe();
   const progress = await Promise.race([
     handle.query(progressQuery).catch(() => undefined),
     new Promise<undefined>((r) => setTimeout(r, 3000)),
   ]);
-  const link = webUiLink(UI_BASE, client.options.namespace, id);
+  const link = linkOf(id);
   emit(out, `${id}: ${description.status.name}${progress ? `  ${describeProgress(progress)}` : ''}\nWeb UI: ${link}`, {
     workflowId: id,
     status: description.status.name,
@@ -122,13 +124,14 @@ async function main(argv: string[]): Promise<void> {
     command === 'status' || command === 'result'
       ? undefined
       : buildInput(command, values.filter, values.share, values.title);
-  const settings = loadConnectionSettings();
-  const client = await connectClient(settings);
+  const config = loadConfig();
+  const linkOf: LinkOf = (workflowId) => webUiLink(config.uiUrl, config.connection.namespace, workflowId);
+  const client = await connectClient(config.connection);
   try {
-    if (command === 'status') return await status(client, id, out);
-    if (command === 'result') return await follow(client, client.workflow.getHandle(id), out);
+    if (command === 'status') return await status(client, id, out, linkOf);
+    if (command === 'result') return await follow(client.workflow.getHandle(id), out, linkOf);
     const handle = await startPhotoRun(client, input!, values.id);
-    const link = webUiLink(UI_BASE, settings.namespace, handle.workflowId);
+    const link = linkOf(handle.workflowId);
     if (values.detach) {
       emit(out, `started ${handle.workflowId}\nWeb UI: ${link}`, {
         workflowId: handle.workflowId,
@@ -138,7 +141,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (!out.json) console.log(`started ${handle.workflowId}\nWeb UI: ${link}`);
-    await follow(client, handle, out);
+    await follow(handle, out, linkOf);
   } finally {
     await client.connection.close();
   }
@@ -148,7 +151,7 @@ if (require.main === module) {
   const argv = process.argv.slice(2);
   main(argv).catch((err) => {
     const reason = (
-      err instanceof WorkflowFailedError ? `run failed: ${failureReason(err)}` : failureReason(err)
+      err instanceof WorkflowFailedError ? `run failed: ${innermostMessage(err)}` : innermostMessage(err)
     ).split('\n')[0];
     if (argv.includes('--json')) console.log(JSON.stringify({ status: 'FAILED', error: reason }));
     console.error(`error: ${reason}`);

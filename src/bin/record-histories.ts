@@ -15,7 +15,7 @@ import { SERVICE_NAMES, TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
 import { loadConfig } from '../lib/config';
 import { historyToJson } from '../lib/history-json';
-import { projectRoot } from '../lib/paths';
+import { projectRoot } from '../lib/project-root';
 import { provisionTemporalCli } from '../provision/temporal-cli';
 import { createWorkers } from '../lib/workers';
 

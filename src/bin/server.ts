@@ -1,5 +1,5 @@
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
-import { paths } from '../lib/paths';
+import { loadConfig } from '../lib/config';
 
 const HELP = `Usage: npm run server -- [--ip 127.0.0.1] [--port 7233] [--ui-port 8233] [--db FILE | --in-memory]
 
@@ -11,11 +11,11 @@ Options (environment variable in brackets):
   --ip ADDR        listen address (NANO_PHOTOS_SERVER_IP, default 127.0.0.1)
   --port N         frontend gRPC port (NANO_PHOTOS_SERVER_PORT, default 7233)
   --ui-port N      Web UI port (NANO_PHOTOS_UI_PORT, default 8233)
-  --db FILE        database file (NANO_PHOTOS_SERVER_DB, default ${paths.devServerDb})
+  --db FILE        database file (NANO_PHOTOS_SERVER_DB, default .temporal/dev-server.db)
   --in-memory      keep nothing across restarts`;
 
 async function main(): Promise<void> {
-  const flags = parseServerFlags(process.argv.slice(2));
+  const flags = parseServerFlags(process.argv.slice(2), loadConfig().localServer);
   if (flags === 'help') {
     console.log(HELP);
     return;

@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import { SERVICE_NAMES } from '../common/task-queues';
 import { loadConfig } from '../lib/config';
-import { loadConnectionSettings } from '../lib/connection';
 import { installQuietRuntime } from '../lib/logging';
 import { tuneProcess } from '../lib/process-tuning';
 import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/workers';
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
   installQuietRuntime();
   tuneProcess(services);
   const config = loadConfig();
-  const settings = loadConnectionSettings();
+  const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({
     connection,
@@ -51,7 +50,6 @@ async function main(): Promise<void> {
     services,
     config,
     concurrency: concurrency === undefined ? undefined : Object.fromEntries(services.map((s) => [s, concurrency])),
-    filterDelayMs: Number(process.env.NANO_PHOTOS_FILTER_DELAY_MS ?? 0) || undefined,
   });
   console.log(
     `worker ${process.pid}: serving ${services.join(', ')} on ${settings.address} (namespace ${settings.namespace})`,

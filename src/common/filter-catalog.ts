@@ -1,12 +1,14 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
+import { OUTPUT_FORMATS } from './formats';
 import { invalidInput, parseParams, type Params, type ParamSpecs } from './params';
 
 /**
  * Every filter's parameters. Pure data: the workflow validates a whole chain with it before anything runs, the
  * client builds --help from it, and each filter activity validates its own input with its entry.
  */
-const MAX_SIDE = 16_384;
-const side = (help: string) => ({ type: 'int', min: 1, max: MAX_SIDE, optional: true, help }) as const;
-const offset = (help: string) => ({ type: 'int', min: 0, max: MAX_SIDE - 1, default: 0, help }) as const;
+export const MAX_REQUESTED_SIDE = 16_384;
+const side = (help: string) => ({ type: 'int', min: 1, max: MAX_REQUESTED_SIDE, optional: true, help }) as const;
+const offset = (help: string) => ({ type: 'int', min: 0, max: MAX_REQUESTED_SIDE - 1, default: 0, help }) as const;
 
 interface FilterSpec<P extends ParamSpecs = ParamSpecs> {
   summary: string;
@@ -38,8 +40,8 @@ export const filterCatalog = {
     params: {
       left: offset('Left edge in pixels'),
       top: offset('Top edge in pixels'),
-      width: { type: 'int', min: 1, max: MAX_SIDE, help: 'Width of the rectangle' },
-      height: { type: 'int', min: 1, max: MAX_SIDE, help: 'Height of the rectangle' },
+      width: { type: 'int', min: 1, max: MAX_REQUESTED_SIDE, help: 'Width of the rectangle' },
+      height: { type: 'int', min: 1, max: MAX_REQUESTED_SIDE, help: 'Height of the rectangle' },
     },
   }),
   rotate: spec({
@@ -95,7 +97,7 @@ export const filterCatalog = {
   output: spec({
     summary: 'Encode the final image (always the last step; added with the original format if missing)',
     params: {
-      format: { type: 'enum', values: ['jpeg', 'png', 'webp', 'avif'], optional: true, help: 'Output format' },
+      format: { type: 'enum', values: OUTPUT_FORMATS, optional: true, help: 'Output format' },
       quality: { type: 'int', min: 1, max: 100, default: 82, help: 'Quality for lossy formats' },
     },
   }),

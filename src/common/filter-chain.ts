@@ -1,14 +1,10 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 import { invalidInput } from './params';
-import type { FilterStep, ImageFormat, OutputFormat } from './types';
+import { defaultOutputFormat, type StoredFormat } from './formats';
+import type { FilterStep } from './types';
 import { filterNames, isFilterName, parseFilterParams } from './filter-catalog';
 
 export const MAX_CHAIN_LENGTH = 32;
-const ENCODABLE: readonly string[] = ['jpeg', 'png', 'webp', 'avif'];
-
-/** The output format when the user names none: the upload's own, if we can write it; PNG otherwise (keeps alpha). */
-export function defaultOutputFormat(source: ImageFormat | 'raw'): OutputFormat {
-  return ENCODABLE.includes(source) ? (source as OutputFormat) : 'png';
-}
 
 /**
  * Checks a whole filter chain before any work starts, so bad input fails at once and leaves nothing half-done.
@@ -38,7 +34,7 @@ export function validateChain(steps: unknown): FilterStep[] {
 }
 
 /** The chain as it runs: validated, ending in exactly one output step with a concrete format. */
-export function completeChain(steps: FilterStep[], source: ImageFormat | 'raw'): FilterStep[] {
+export function completeChain(steps: FilterStep[], source: StoredFormat): FilterStep[] {
   const chain = validateChain(steps);
   const last = chain[chain.length - 1];
   const output = last?.filter === 'output' ? chain.pop()! : { filter: 'output' };

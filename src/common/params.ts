@@ -1,3 +1,4 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 import { ApplicationFailure } from '@temporalio/common';
 
 /**

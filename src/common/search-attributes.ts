@@ -1,3 +1,4 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /** Custom search attributes that make photo runs findable in the Web UI, e.g. `PhotoFilters = "sepia"`. */

@@ -1,15 +1,17 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 /**
  * The claim check: what travels through Temporal instead of image bytes. Pure types, shared by workflows,
  * activities and clients.
  */
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff' | 'heif' | 'svg';
-export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif';
+import type { StoredFormat } from './formats';
+
+export type { ImageFormat, OutputFormat } from './formats';
 
 export interface ImageRef {
   /** Blob store key: `<sha256>.<ext>`, content-addressed. */
   key: string;
   /** `raw` for lossless intermediates between filters (8-bit pixels, described by width/height/channels). */
-  format: ImageFormat | 'raw';
+  format: StoredFormat;
   width: number;
   height: number;
   channels: number;

@@ -1,3 +1,4 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
 export const SHARE_TARGETS = ['gallery', 'webhook'] as const;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { checkKey } from '../common/image-ref';
 import { writeAtomic } from './atomic-write';
 
 export interface StoredBlob {
@@ -20,16 +21,8 @@ export interface BlobStore {
   has(key: string): Promise<boolean>;
 }
 
-const KEY = /^[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
-
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Keys come from workflow history and user-started runs: never let one name a path outside the store. */
-export function checkKey(key: string): string {
-  if (!KEY.test(key)) throw new Error(`blob key must look like <sha256>.<ext>, received ${JSON.stringify(key)}`);
-  return key;
 }
 
 /** A directory of `<2-char prefix>/<sha256>.<ext>` files, written atomically. */

@@ -1,5 +1,15 @@
 import path from 'node:path';
-import { projectRoot } from './paths';
+import { loadConnectionSettings, type ConnectionSettings } from './connection';
+import { projectRoot } from './project-root';
+
+/**
+ * The one place the environment is read: every process (worker, client, demo, benchmark) loads its settings here
+ * once, validated, and passes them down. Connection settings come through Temporal's envconfig, like every
+ * Temporal tool's.
+ */
+
+/** The local dev server's Web UI. */
+export const DEFAULT_UI_URL = 'http://127.0.0.1:8233';
 
 /** Limits the upload service enforces before any decoding work. */
 export interface UploadLimits {
@@ -18,22 +28,49 @@ export interface WebhookSettings {
   secret: string;
 }
 
+/** The local dev server that `npm run server` and `npm run demo` start; their flags override these. */
+export interface LocalServerSettings {
+  ip: string;
+  port: number;
+  uiPort: number;
+  dbFile: string;
+}
+
 export interface PhotoConfig {
+  connection: ConnectionSettings;
+  localServer: LocalServerSettings;
+  /** The Temporal Web UI, for the links clients print (TEMPORAL_UI_URL). */
+  uiUrl: string;
   dataDir: string;
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
   webhook?: WebhookSettings;
+  /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
+  filterDelayMs?: number;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer, received ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name}: expected an integer of at least ${min}, received ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+export function parsePort(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${name}: expected a port between 1 and 65535, received ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Git-ignored folder for everything the project provisions or persists locally (NANO_PHOTOS_STATE_DIR). */
+export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.NANO_PHOTOS_STATE_DIR ?? path.join(projectRoot, '.temporal'));
 }
 
 /**
@@ -47,19 +84,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   if (url && !secret)
     throw new Error('NANO_PHOTOS_WEBHOOK_URL is set but NANO_PHOTOS_WEBHOOK_SECRET is not: webhooks are always signed');
   return {
+    connection: loadConnectionSettings(env),
+    localServer: {
+      ip: env.NANO_PHOTOS_SERVER_IP ?? '127.0.0.1',
+      port: parsePort('NANO_PHOTOS_SERVER_PORT', env.NANO_PHOTOS_SERVER_PORT ?? '7233'),
+      uiPort: parsePort('NANO_PHOTOS_UI_PORT', env.NANO_PHOTOS_UI_PORT ?? '8233'),
+      dbFile: path.resolve(env.NANO_PHOTOS_SERVER_DB ?? path.join(stateDirOf(env), 'dev-server.db')),
+    },
+    uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
     dataDir,
     blobDir: path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
     galleryDir: path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
     upload: {
-      maxBytes: positiveInt(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
-      maxPixels: positiveInt(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
-      fetchTimeoutMs: positiveInt(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
-      maxRedirects: positiveInt(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
+      maxBytes: integer(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
+      maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
+      fetchTimeoutMs: integer(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
+      maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
       allowedRoots: (env.NANO_PHOTOS_UPLOAD_ROOTS ?? '/')
         .split(path.delimiter)
         .filter(Boolean)
         .map((root) => path.resolve(root)),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
   };
 }

@@ -16,8 +16,11 @@ export interface ConnectionSettings {
  * Connection settings the way every Temporal tool reads them: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and the temporal.toml config file; the local dev server otherwise.
  */
-export function loadConnectionSettings(): ConnectionSettings {
-  const { connectionOptions, namespace } = loadClientConnectConfig({ profile: process.env.TEMPORAL_PROFILE });
+export function loadConnectionSettings(env: NodeJS.ProcessEnv): ConnectionSettings {
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const { connectionOptions, namespace } = loadClientConnectConfig({ profile: env.TEMPORAL_PROFILE, overrideEnvVars });
   const { address, ...options } = connectionOptions;
   return {
     address: address ?? DEFAULT_ADDRESS,
@@ -26,7 +29,7 @@ export function loadConnectionSettings(): ConnectionSettings {
   };
 }
 
-export async function connectClient(settings = loadConnectionSettings()): Promise<Client> {
+export async function connectClient(settings: ConnectionSettings): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, ...settings.options });
   return new Client({ connection, namespace: settings.namespace });
 }

@@ -1,17 +1,9 @@
 import { parseArgs } from 'node:util';
 import { serverAnswers } from './connection';
 import { startDevServer, type DevServer } from './dev-server';
-import { paths } from './paths';
+import { parsePort, type LocalServerSettings } from './config';
 
 /** `npm run server`'s flags and the reuse-or-start logic that `npm run demo` shares. */
-function port(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new Error(`${name}: expected a port between 1 and 65535, received ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
 export interface ServerFlags {
   ip: string;
   port: number;
@@ -19,7 +11,8 @@ export interface ServerFlags {
   dbFile?: string;
 }
 
-export function parseServerFlags(argv: string[], env = process.env): ServerFlags | 'help' {
+/** Flags override the settings from the environment. */
+export function parseServerFlags(argv: string[], defaults: LocalServerSettings): ServerFlags | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -33,10 +26,10 @@ export function parseServerFlags(argv: string[], env = process.env): ServerFlags
   });
   if (values.help) return 'help';
   return {
-    ip: values.ip ?? env.NANO_PHOTOS_SERVER_IP ?? '127.0.0.1',
-    port: port('--port', values.port ?? env.NANO_PHOTOS_SERVER_PORT ?? '7233'),
-    uiPort: port('--ui-port', values['ui-port'] ?? env.NANO_PHOTOS_UI_PORT ?? '8233'),
-    dbFile: values['in-memory'] ? undefined : (values.db ?? env.NANO_PHOTOS_SERVER_DB ?? paths.devServerDb),
+    ip: values.ip ?? defaults.ip,
+    port: values.port === undefined ? defaults.port : parsePort('--port', values.port),
+    uiPort: values['ui-port'] === undefined ? defaults.uiPort : parsePort('--ui-port', values['ui-port']),
+    dbFile: values['in-memory'] ? undefined : (values.db ?? defaults.dbFile),
   };
 }
 

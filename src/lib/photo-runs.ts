@@ -73,13 +73,6 @@ export async function watchRun(
   return outcome.value;
 }
 
-/** The innermost cause of a failed run: the service's own words rather than "Workflow execution failed". */
-export function failureReason(err: unknown): string {
-  let error = err as Error & { cause?: unknown };
-  while (error?.cause instanceof Error) error = error.cause as Error & { cause?: unknown };
-  return error?.message ?? String(err);
-}
-
 export function describeResult(result: ProcessPhotoResult): string {
   const lines = [
     `original: ${result.original.width}x${result.original.height} ${result.original.format} (${result.original.key})`,

@@ -25,8 +25,6 @@ export interface WorkerSetup {
   concurrency?: Partial<Record<ServiceName, number>>;
   /** Prebuilt workflow code (tests bundle once); otherwise the worker bundles `workflows/` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /** Extra time per filter, for crash demos (NANO_PHOTOS_FILTER_DELAY_MS). */
-  filterDelayMs?: number;
   /** How long running activities may finish after a shutdown signal. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
@@ -41,8 +39,8 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
     case 'filter':
       // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
       return {
-        ...createFilterActivities({ store, delayMs: setup.filterDelayMs }),
-        ...createChainActivities({ store, delayMs: setup.filterDelayMs }),
+        ...createFilterActivities({ store, delayMs: setup.config.filterDelayMs }),
+        ...createChainActivities({ store, delayMs: setup.config.filterDelayMs }),
       };
     case 'share':
       return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });

@@ -6,7 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { startDevServer, type DevServer } from '../../src/lib/dev-server';
-import { projectRoot } from '../../src/lib/paths';
+import { projectRoot } from '../../src/lib/project-root';
 import { freePort } from '../../src/lib/free-port';
 import type { ServiceName } from '../../src/common/task-queues';
 

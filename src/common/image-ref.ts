@@ -1,0 +1,53 @@
+// Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
+import { IMAGE_FORMATS, type StoredFormat } from './formats';
+import { invalidInput } from './params';
+import type { ImageRef } from './types';
+
+/** The largest side libvips reads or writes in most formats; the filter catalog asks for less (MAX_REQUESTED_SIDE). */
+export const MAX_IMAGE_SIDE = 65_535;
+
+const KEY = /^[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
+
+/** Keys come from workflow history and user-started runs: never let one name a path outside the store. */
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    throw new Error(`blob key must look like <sha256>.<ext>, received ${JSON.stringify(key)}`);
+  }
+  return key;
+}
+
+/**
+ * An image reference arrives from workflow history or a hand-written CLI input: every service checks it like any
+ * parameter before touching the store. `formats` are the ones this service takes.
+ */
+export function checkImageRef(
+  operation: string,
+  image: unknown,
+  formats: readonly StoredFormat[] = [...IMAGE_FORMATS, 'raw'],
+): ImageRef {
+  const ref = image as Partial<ImageRef> | undefined;
+  const sideOk = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_IMAGE_SIDE;
+  if (!ref || typeof ref !== 'object' || !sideOk(ref.width) || !sideOk(ref.height)) {
+    throw invalidInput(
+      `${operation}: expected image to be an image reference {key, format, width, height, ...} with sides of 1 to ` +
+        `${MAX_IMAGE_SIDE} pixels, received ${JSON.stringify(image)}`,
+    );
+  }
+  try {
+    checkKey(ref.key);
+  } catch (err) {
+    throw invalidInput(`${operation}: image.key: ${(err as Error).message}`);
+  }
+  if (!formats.includes(ref.format as StoredFormat)) {
+    throw invalidInput(
+      `${operation}: expected image.format to be one of ${formats.join(', ')}, received ${JSON.stringify(ref.format)}`,
+    );
+  }
+  // Raw pixels are described by the reference alone: sharp reads 1 to 4 channels.
+  if (ref.format === 'raw' && !(Number.isInteger(ref.channels) && ref.channels! >= 1 && ref.channels! <= 4)) {
+    throw invalidInput(
+      `${operation}: expected image.channels of a raw image to be an integer between 1 and 4, received ${JSON.stringify(ref.channels)}`,
+    );
+  }
+  return ref as ImageRef;
+}
