@@ -378,7 +378,11 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
 
   it('a file over NANO_PHOTOS_MAX_UPLOAD_BYTES', async () => {
     const config = {
-      ...loadConfig({ NANO_PHOTOS_DATA_DIR: world.dir, NANO_PHOTOS_MAX_UPLOAD_BYTES: '4096' }),
+      ...loadConfig({
+        NANO_PHOTOS_DATA_DIR: world.dir,
+        NANO_PHOTOS_UPLOAD_ROOTS: world.dir,
+        NANO_PHOTOS_MAX_UPLOAD_BYTES: '4096',
+      }),
       webhook: world.config.webhook,
     };
     const size = readFileSync(photo).length;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -219,6 +220,17 @@ describe('upload accepts', () => {
     assert.equal(byPath.ref.key, byUrl.ref.key);
   });
 
+  test('a symlink that stays inside the root, and a root that is itself a symlink', async () => {
+    const real = await file('real.jpg', photo);
+    await symlink(real, path.join(files, 'alias.jpg'));
+    const { ref } = await accept({ path: path.join(files, 'alias.jpg') });
+    assert.equal(ref.sha256, sha256(photo));
+    const linkedRoot = path.join(tmp, 'linked-root');
+    await symlink(files, linkedRoot);
+    const { ref: viaRoot } = await accept({ path: path.join(linkedRoot, 'real.jpg') }, { allowedRoots: [linkedRoot] });
+    assert.equal(viaRoot.sha256, sha256(photo));
+  });
+
   test('the same bytes twice into one store: one key, one blob', async () => {
     const blobDir = await mkdtemp(path.join(tmp, 'blobs-'));
     const { upload } = createUploadActivities({ store: new FileBlobStore(blobDir), limits: baseLimits() });
@@ -323,13 +335,35 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
     await reject({ path: `${files}//photo.jpg` }, /expected path to be normalised/);
   });
 
-  test('a path outside allowedRoots, directly or through a symlink', async () => {
+  test('a path outside allowedRoots, directly or through a symlink: one answer, whether or not it exists', async () => {
     const elsewhere = await mkdtemp(path.join(tmp, 'elsewhere-'));
     const target = await file('secret.jpg', photo, elsewhere);
-    await reject({ path: target }, /expected path to lie under one of .*\(allowedRoots\)/);
-    const link = path.join(files, 'link.jpg');
-    await symlink(target, link);
-    await reject({ path: link }, /expected path to lie under one of .*\(allowedRoots\), received ".*link.jpg"/);
+    const missing = path.join(elsewhere, 'missing.jpg');
+    const outside = (name: string) =>
+      new RegExp(
+        `^upload: expected path to lie under one of \\[".*"\\] \\(allowedRoots, set by NANO_PHOTOS_UPLOAD_ROOTS ` +
+          `on the upload worker\\), received ".*${name}"$`,
+      );
+    await reject({ path: target }, outside('secret.jpg'));
+    await reject({ path: missing }, outside('missing.jpg'));
+    // Links inside the root: to an existing file, to a missing one, through a linked folder, past a file.
+    await symlink(target, path.join(files, 'link.jpg'));
+    await symlink(missing, path.join(files, 'dangling.jpg'));
+    await symlink(elsewhere, path.join(files, 'linked-dir'));
+    await symlink(path.join(elsewhere, 'gone'), path.join(files, 'dangling-dir'));
+    await reject({ path: path.join(files, 'link.jpg') }, outside('link.jpg'));
+    await reject({ path: path.join(files, 'dangling.jpg') }, outside('dangling.jpg'));
+    await reject({ path: path.join(files, 'linked-dir', 'secret.jpg') }, outside('linked-dir/secret.jpg'));
+    await reject({ path: path.join(files, 'linked-dir', 'missing.jpg') }, outside('linked-dir/missing.jpg'));
+    await reject({ path: path.join(files, 'dangling-dir', 'x.jpg') }, outside('dangling-dir/x.jpg'));
+    await reject({ path: path.join(files, 'link.jpg', 'x.jpg') }, outside('link.jpg/x.jpg'));
+  });
+
+  test('a FIFO or a device inside the root, without blocking on it', async () => {
+    const fifo = path.join(files, 'pipe.jpg');
+    execFileSync('mkfifo', [fifo]);
+    await reject({ path: fifo }, /expected path to be a regular file, received ".*pipe\.jpg"/);
+    await reject({ path: '/dev/zero' }, /expected path to be a regular file/, { allowedRoots: ['/dev'] });
   });
 
   test('a missing file, and a directory', async () => {

@@ -67,6 +67,39 @@ describe('processPhoto on the time-skipping server', () => {
     assert.ok(ended - started >= 3600, `the run spanned ${ended - started} s of workflow time, expected over an hour`);
   });
 
+  it('a bare worker reads local photos from its inbox, which it creates, and from nowhere else', async () => {
+    const bare = tempWorld(undefined, { NANO_PHOTOS_UPLOAD_ROOTS: '' });
+    try {
+      assert.deepEqual(bare.config.upload.allowedRoots, [path.join(bare.dir, 'inbox')]);
+      assert.ok(!existsSync(bare.config.inboxDir));
+      const outside = path.join(bare.dir, 'outside.jpg');
+      writeFileSync(outside, await jpeg());
+      const runIn = (file: string) =>
+        withWorkers(env, bare.config, () =>
+          env.client.workflow.execute(processPhoto, {
+            taskQueue: TASK_QUEUES.workflow,
+            workflowId: `ts-${++runs}`,
+            args: [{ source: { path: file }, share: ['gallery'] }],
+          }),
+        );
+      await assert.rejects(runIn(outside), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(
+          String((err.cause?.cause as Error | undefined)?.message),
+          /expected path to lie under one of \[".*\/inbox"\] \(allowedRoots, set by NANO_PHOTOS_UPLOAD_ROOTS/,
+        );
+        return true;
+      });
+      assert.ok(existsSync(bare.config.inboxDir), 'the worker made its inbox');
+      const inside = path.join(bare.config.inboxDir, 'inside.jpg');
+      writeFileSync(inside, await jpeg());
+      const result = await runIn(inside);
+      assert.ok(existsSync(result.shares[0].location));
+    } finally {
+      bare.cleanup();
+    }
+  });
+
   it('fails at once, with nothing done, on an unknown filter', async () => {
     await assert.rejects(
       run({ source: { path: photo }, filters: [{ filter: 'vignette' }], share: ['gallery'] }),

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
@@ -82,26 +83,60 @@ function isUnder(file: string, roots: string[]): boolean {
   return roots.some((root) => file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
 }
 
+/** Symbolic links a path may pass through before we give up, as the kernel does (ELOOP). */
+const MAX_LINKS = 40;
+const UNSEEN = new Set(['ENOENT', 'ENOTDIR', 'EACCES']);
+
+/**
+ * Where `file` leads once every symbolic link is followed, also when it leads nowhere: the missing rest is appended
+ * as written. A dangling link is judged by where it points, so the answer to a path outside the roots never depends
+ * on whether its target exists.
+ */
+async function destination(file: string, links = 0): Promise<string> {
+  if (links > MAX_LINKS) throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
+  try {
+    return await realpath(file);
+  } catch (err) {
+    // Missing, not a folder, or not ours to look into: the rest of the path is taken as written.
+    if (!UNSEEN.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const parent = path.dirname(file);
+  if (parent === file) return file;
+  const realParent = await destination(parent, links + 1);
+  const target = await readlink(path.join(realParent, path.basename(file))).catch(() => undefined);
+  return target === undefined
+    ? path.join(realParent, path.basename(file))
+    : destination(path.resolve(realParent, target), links + 1);
+}
+
 async function readLocal(file: string, limits: UploadLimits): Promise<Buffer> {
   // Roots as configured and as resolved (a root may itself be a symlink, like /tmp on macOS).
   const resolved = await Promise.all(limits.allowedRoots.map((root) => realpath(root).catch(() => root)));
   const roots = [...limits.allowedRoots, ...resolved];
+  // One answer for every path outside the roots, whether or not it exists, so callers cannot probe the worker's disk.
   const outside = () =>
     invalidInput(
-      `upload: expected path to lie under one of ${show(limits.allowedRoots)} (allowedRoots), received ${show(file)}`,
+      `upload: expected path to lie under one of ${show(limits.allowedRoots)} (allowedRoots, set by ` +
+        `NANO_PHOTOS_UPLOAD_ROOTS on the upload worker), received ${show(file)}`,
     );
-  // Checked before touching the file system, so callers cannot probe which files exist elsewhere...
+  // Checked before touching the file system...
   if (!isUnder(file, roots)) throw outside();
+  let handle: FileHandle | undefined;
   try {
-    // ...and again after resolving symlinks, so a link inside a root cannot lead out of it.
-    const real = await realpath(file);
+    // ...and again after following symlinks, so a link inside a root cannot lead out of it.
+    const real = await destination(file);
     if (!isUnder(real, roots)) throw outside();
-    // stat before reading: refuses directories, devices and FIFOs (which would block), and oversized files unread.
-    const info = await stat(real);
+    // O_NOFOLLOW: the last step cannot have been swapped for a link since; O_NONBLOCK: a FIFO cannot hang the read.
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Checked on what was opened: refuses directories, devices and FIFOs, and oversized files unread.
+    const info = await handle.stat();
     if (!info.isFile()) throw invalidInput(`upload: expected path to be a regular file, received ${show(file)}`);
     checkFileSize(info.size, limits.maxBytes);
-    const data = await readFile(real);
-    checkFileSize(data.length, limits.maxBytes); // the file may have grown since stat
+    // At most one byte more than allowed: the file may have grown since stat.
+    const chunks: Buffer[] = [];
+    for await (const chunk of handle.createReadStream({ end: limits.maxBytes, autoClose: false })) chunks.push(chunk);
+    const data = Buffer.concat(chunks);
+    checkFileSize(data.length, limits.maxBytes);
     return data;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -109,6 +144,8 @@ async function readLocal(file: string, limits: UploadLimits): Promise<Buffer> {
     if (code === 'EACCES' || code === 'EPERM' || code === 'ELOOP')
       throw invalidInput(`upload: cannot read ${show(file)} (${code})`);
     throw err;
+  } finally {
+    await handle?.close();
   }
 }
 

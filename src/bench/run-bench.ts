@@ -50,8 +50,7 @@ async function megapixels(photos: string[]): Promise<string> {
 
 /** Runs the benchmark the options describe; sets a failing exit code if the modes' outputs differ. */
 export async function runBench(options: BenchOptions): Promise<void> {
-  const { quick, modes, count, rounds, limit, ceilingLimit, markdownFile, persistent, concurrency, workerEnv } =
-    options;
+  const { quick, modes, count, rounds, limit, ceilingLimit, markdownFile, persistent, concurrency } = options;
 
   const began = performance.now();
   const log = (line: string) =>
@@ -72,6 +71,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   const photos = await samplePhotos(options.photos);
+  // The upload workers read the photos where they are: their folders are this benchmark's upload roots.
+  const photoDirs = [...new Set(photos.map((p) => path.dirname(p)))];
+  const workerEnv = { NANO_PHOTOS_UPLOAD_ROOTS: photoDirs.join(path.delimiter), ...options.workerEnv };
   const jobs = jobList(photos, count);
   const warmup = jobList(photos, quick ? 2 : limit);
   const idle = jobList(photos, quick ? 1 : 4);

@@ -12,6 +12,7 @@ import { stateDir } from '../lib/paths';
 import { samplePhotos } from '../lib/sample-photos';
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
 import { createWorkers } from '../lib/workers';
+import { inUploadRoot } from '../lib/inbox';
 
 const HELP = `Usage: npm run demo -- [--photo FILE] [--exit]
 
@@ -21,7 +22,8 @@ gallery, and prints where the output is and the run's Web UI link. Then it keeps
 you can look around, until Ctrl-C; --exit stops them right after the run.
 
 Options:
-  --photo FILE   the photo to use (default: a real photograph fetched from Debian's mate-backgrounds package)
+  --photo FILE   the photo to use (default: a real photograph fetched from Debian's mate-backgrounds package);
+                 copied into the upload inbox (.data/inbox/) unless it lies under NANO_PHOTOS_UPLOAD_ROOTS
   --exit         stop what the demo started as soon as the run is done
   -h, --help     this text
 Server settings as for npm run server (NANO_PHOTOS_SERVER_IP, _PORT, NANO_PHOTOS_UI_PORT, NANO_PHOTOS_SERVER_DB).`;
@@ -76,7 +78,9 @@ async function main(): Promise<void> {
   };
 
   try {
-    await processDemoPhoto(new Client({ connection }), photo, uiUrl, config.webhook !== undefined, config.galleryDir);
+    // The upload worker reads local files from its inbox only (NANO_PHOTOS_UPLOAD_ROOTS): the photo goes there.
+    const source = await inUploadRoot(photo, config.upload);
+    await processDemoPhoto(new Client({ connection }), source, uiUrl, config.webhook !== undefined, config.galleryDir);
   } catch (err) {
     await stop();
     throw err;

@@ -184,10 +184,11 @@ async function main(): Promise<void> {
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-record-'));
-  const photo = path.join(dir, 'photo.jpg');
-  writeFileSync(photo, await smallJpeg(96, 64));
   const receiver = await startReceiver(SECRET);
   const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: dir }), webhook: { url: receiver.url, secret: SECRET } };
+  mkdirSync(config.inboxDir, { recursive: true });
+  const photo = path.join(config.inboxDir, 'photo.jpg');
+  writeFileSync(photo, await smallJpeg(96, 64));
 
   console.log('Starting a throwaway Temporal dev server...');
   const env = await TestWorkflowEnvironment.createLocal({

@@ -18,7 +18,10 @@ export interface UploadLimits {
   maxPixels: number;
   fetchTimeoutMs: number;
   maxRedirects: number;
-  /** Local files may only be read below these folders (the worker's file system, not the caller's). */
+  /**
+   * Local files may only be read below these folders (the worker's file system, not the caller's): by default only
+   * the inbox, so a caller cannot publish any image the worker happens to be able to read.
+   */
   allowedRoots: string[];
 }
 
@@ -42,6 +45,8 @@ export interface PhotoConfig {
   /** The Temporal Web UI, for the links clients print (TEMPORAL_UI_URL). */
   uiUrl: string;
   dataDir: string;
+  /** The folder `{"path": ...}` uploads are read from unless NANO_PHOTOS_UPLOAD_ROOTS says otherwise. */
+  inboxDir: string;
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
@@ -73,6 +78,18 @@ export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.NANO_PHOTOS_STATE_DIR ?? path.join(projectRoot, '.temporal'));
 }
 
+function uploadRoots(raw: string | undefined, inboxDir: string): string[] {
+  if (raw === undefined || raw === '') return [inboxDir];
+  const roots = raw.split(path.delimiter).filter(Boolean);
+  const relative = roots.filter((root) => !path.isAbsolute(root));
+  if (relative.length > 0 || roots.length === 0) {
+    throw new Error(
+      `NANO_PHOTOS_UPLOAD_ROOTS: expected absolute folders separated by '${path.delimiter}', received ${JSON.stringify(raw)}`,
+    );
+  }
+  return roots.map((root) => path.resolve(root));
+}
+
 /**
  * Worker-side settings, all from the environment. Secrets (the webhook URL and key) are read here, in the worker,
  * so they never appear in workflow input or history.
@@ -83,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   const secret = env.NANO_PHOTOS_WEBHOOK_SECRET;
   if (url && !secret)
     throw new Error('NANO_PHOTOS_WEBHOOK_URL is set but NANO_PHOTOS_WEBHOOK_SECRET is not: webhooks are always signed');
+  const inboxDir = path.join(dataDir, 'inbox');
   return {
     connection: loadConnectionSettings(env),
     localServer: {
@@ -93,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     },
     uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
     dataDir,
+    inboxDir,
     blobDir: path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
     galleryDir: path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
     upload: {
@@ -100,10 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
       fetchTimeoutMs: integer(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
       maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
-      allowedRoots: (env.NANO_PHOTOS_UPLOAD_ROOTS ?? '/')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((root) => path.resolve(root)),
+      allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
     },
     webhook: url && secret ? { url, secret } : undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
@@ -49,6 +50,11 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
 
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const { inboxDir, upload } = setup.config;
+  // The default upload root: made here so that a fresh install has a place to put photos.
+  if (setup.services.includes('upload') && upload.allowedRoots.includes(inboxDir)) {
+    await mkdir(inboxDir, { recursive: true });
+  }
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,

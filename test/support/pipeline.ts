@@ -8,10 +8,16 @@ import { createWorkers } from '../../src/lib/workers';
 import { SERVICE_NAMES } from '../../src/common/task-queues';
 import { workflowBundle } from './temporal';
 
-/** A throwaway data folder (blob store, gallery, input photos) with worker settings pointing into it. */
-export function tempWorld(webhook?: PhotoConfig['webhook']): { dir: string; config: PhotoConfig; cleanup(): void } {
+/**
+ * A throwaway data folder (blob store, gallery, input photos) with worker settings pointing into it. Tests write
+ * their photos straight into the folder, so it is the upload root; `env` adds or overrides settings.
+ */
+export function tempWorld(
+  webhook?: PhotoConfig['webhook'],
+  env: NodeJS.ProcessEnv = {},
+): { dir: string; config: PhotoConfig; cleanup(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-test-'));
-  const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: dir }), webhook };
+  const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: dir, NANO_PHOTOS_UPLOAD_ROOTS: dir, ...env }), webhook };
   return { dir, config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
