@@ -133,7 +133,8 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
   before(async () => {
     env = await timeSkippingEnv();
     receiver = await startWebhookReceiver({ secret: SECRET });
-    world = tempWorld({ url: receiver.url, secret: SECRET });
+    // The file server listens on loopback: a deliberate internal source, allowed as an operator would allow one.
+    world = tempWorld({ url: receiver.url, secret: SECRET }, { NANO_PHOTOS_URL_ALLOW: '127.0.0.1/32' });
     const photoBytes = await jpeg({ width: 200, height: 150 });
     photo = path.join(world.dir, 'photo.jpg');
     writeFileSync(photo, photoBytes);
@@ -363,9 +364,23 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
       { source: { url: `http://127.0.0.1:${port}/photo.jpg` } },
       {
         activity: 'upload',
-        message: new RegExp(`http://127\\.0\\.0\\.1:${port}/photo\\.jpg is unreachable \\(ECONNREFUSED\\)`),
+        message: new RegExp(`http://127\\.0\\.0\\.1:${port}/photo\\.jpg is unreachable or not a public address`),
       },
     );
+  });
+
+  it('a URL on loopback, on a worker that does not allow it: refused like an unreachable one, never requested', async () => {
+    const config = { ...world.config, upload: { ...world.config.upload, allowedNetworks: [] } };
+    const before = files.requests.length;
+    await rejects(
+      { source: { url: `${files.base}/photo.jpg` } },
+      {
+        activity: 'upload',
+        config,
+        message: /127\.0\.0\.1:\d+\/photo\.jpg is unreachable or not a public address; .*NANO_PHOTOS_URL_ALLOW/,
+      },
+    );
+    assert.equal(files.requests.length, before, 'the file server was never asked');
   });
 
   it('a URL that answers 404', async () => {
@@ -381,6 +396,7 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
       ...loadConfig({
         NANO_PHOTOS_DATA_DIR: world.dir,
         NANO_PHOTOS_UPLOAD_ROOTS: world.dir,
+        NANO_PHOTOS_URL_ALLOW: '127.0.0.1/32',
         NANO_PHOTOS_MAX_UPLOAD_BYTES: '4096',
       }),
       webhook: world.config.webhook,

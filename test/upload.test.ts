@@ -13,9 +13,11 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
 import type { ImageRef, UploadSource } from '../src/common/types';
+import type { Resolver } from '../activities/upload/fetch-url';
 import { createUploadActivities } from '../activities/upload/upload';
 import { FileBlobStore } from '../src/lib/blob-store';
 import type { UploadLimits } from '../src/lib/config';
+import { parseNetwork } from '../src/lib/ip-networks';
 import * as images from './support/images';
 
 let tmp: string;
@@ -24,8 +26,10 @@ let server: http.Server;
 let base: string;
 let closedPort: number;
 let photo: Buffer;
-/** Paths the test server was asked for, to prove an unsafe SVG made no request. */
+/** Paths the test server was asked for, to prove an unsafe SVG or a refused URL made no request. */
 const requested: string[] = [];
+/** The Host header of each request, in the same order. */
+const hosts: string[] = [];
 
 const baseLimits = (): UploadLimits => ({
   maxBytes: 1_000_000,
@@ -33,16 +37,21 @@ const baseLimits = (): UploadLimits => ({
   fetchTimeoutMs: 5_000,
   maxRedirects: 3,
   allowedRoots: [files],
+  // The test's HTTP server listens on loopback: a deliberate internal source, as NANO_PHOTOS_URL_ALLOW would list.
+  allowedNetworks: [parseNetwork('127.0.0.1/32')!],
 });
+
+/** Limits to change for one test, and the host name resolver the activity uses. */
+type Overrides = Partial<UploadLimits> & { resolve?: Resolver };
 
 /** A mock activity environment that does not log every expected failure as a warning. */
 const mockEnv = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
 /** Runs the activity in a mock activity environment, with a fresh blob store so each test sees only its own blobs. */
-async function run(source: unknown, overrides: Partial<UploadLimits> = {}, env = mockEnv()) {
+async function run(source: unknown, { resolve, ...overrides }: Overrides = {}, env = mockEnv()) {
   const blobDir = await mkdtemp(path.join(tmp, 'blobs-'));
   const store = new FileBlobStore(blobDir);
-  const { upload } = createUploadActivities({ store, limits: { ...baseLimits(), ...overrides } });
+  const { upload } = createUploadActivities({ store, limits: { ...baseLimits(), ...overrides }, resolve });
   try {
     return { ref: await env.run(upload, source as UploadSource), error: undefined, store, blobDir };
   } catch (error) {
@@ -50,14 +59,14 @@ async function run(source: unknown, overrides: Partial<UploadLimits> = {}, env =
   }
 }
 
-async function accept(source: UploadSource, overrides: Partial<UploadLimits> = {}, env?: MockActivityEnvironment) {
+async function accept(source: UploadSource, overrides: Overrides = {}, env?: MockActivityEnvironment) {
   const { ref, error, store } = await run(source, overrides, env);
   if (error) throw error;
   return { ref: ref as ImageRef, store };
 }
 
 /** The upload must fail at once (non-retryable InvalidInput) with a message matching `pattern`, storing nothing. */
-async function reject(source: unknown, pattern: RegExp, overrides: Partial<UploadLimits> = {}) {
+async function reject(source: unknown, pattern: RegExp, overrides: Overrides = {}) {
   const { error, blobDir } = await run(source, overrides);
   assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, received ${String(error)}`);
   assert.equal(error.nonRetryable, true);
@@ -67,7 +76,7 @@ async function reject(source: unknown, pattern: RegExp, overrides: Partial<Uploa
 }
 
 /** The upload must fail with a plain Error, which Temporal retries, storing nothing. */
-async function retryable(source: UploadSource, pattern: RegExp, overrides: Partial<UploadLimits> = {}) {
+async function retryable(source: UploadSource, pattern: RegExp, overrides: Overrides = {}) {
   const { error, blobDir } = await run(source, overrides);
   assert.ok(error instanceof Error, `expected an Error, received ${String(error)}`);
   assert.ok(!(error instanceof ApplicationFailure), `expected a plain Error, received ${error.name}: ${error.message}`);
@@ -90,6 +99,7 @@ before(async () => {
   const big = await images.jpeg({ width: 400, height: 300 });
   server = http.createServer((req, res) => {
     requested.push(req.url ?? '');
+    hosts.push(req.headers.host ?? '');
     const redirect = (location: string) => res.writeHead(302, { location }).end();
     switch (req.url) {
       case '/photo.jpg':
@@ -98,15 +108,24 @@ before(async () => {
         return redirect('/photo.jpg');
       case '/loop':
         return redirect('/loop');
+      case '/to-metadata':
+        return redirect('http://169.254.169.254/latest/meta-data/');
+      case '/to-internal-name':
+        return redirect(`http://intranet.example:${(server.address() as net.AddressInfo).port}/photo.jpg`);
       case '/to-ftp':
         return redirect('ftp://127.0.0.1/photo.jpg');
       case '/big-declared':
         return res.writeHead(200, { 'content-length': big.length }).end(big);
       case '/big-chunked': {
-        // No Content-Length: only counting the streamed bytes can catch this one.
+        // No Content-Length: only counting the streamed bytes can catch this one. 1 KiB every millisecond, so the
+        // reader sees it arrive in pieces and has to stop part way.
         res.writeHead(200);
-        for (let at = 0; at < big.length; at += 1024) res.write(big.subarray(at, at + 1024));
-        return res.end();
+        const send = (at: number): void => {
+          if (at >= big.length || res.destroyed) return void res.end();
+          res.write(big.subarray(at, at + 1024));
+          setTimeout(() => send(at + 1024), 1);
+        };
+        return send(0);
       }
       case '/slow':
         res.writeHead(200);
@@ -387,7 +406,10 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
   });
 
   test('an unreachable URL (connection refused)', async () => {
-    await reject({ url: `http://127.0.0.1:${closedPort}/photo.jpg` }, /is unreachable \(ECONNREFUSED\)/);
+    await reject(
+      { url: `http://127.0.0.1:${closedPort}/photo.jpg` },
+      /^upload: http:\/\/127\.0\.0\.1:\d+\/photo\.jpg is unreachable or not a public address; .*NANO_PHOTOS_URL_ALLOW/,
+    );
   });
 
   test('a redirect loop beyond maxRedirects, and a redirect to another scheme', async () => {
@@ -402,6 +424,133 @@ describe('upload rejects, non-retryably and storing nothing,', () => {
     await reject({ url: `${base}/big-chunked` }, /at most 10000 bytes \(maxBytes\), received 1\d{4} bytes/, {
       maxBytes: 10_000,
     });
+  });
+});
+
+describe('URL uploads reach only public addresses, unless NANO_PHOTOS_URL_ALLOW lists the network', () => {
+  /** A resolver answering from a table, counting questions: no test here asks a real DNS server. */
+  function resolver(table: Record<string, string[] | string[][]>) {
+    const asked: string[] = [];
+    const resolve: Resolver = async (host) => {
+      const answers = table[host];
+      const n = asked.filter((h) => h === host).length;
+      asked.push(host);
+      if (!answers) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      // string[][]: a different answer each time the name is asked, as a rebinding DNS server would give.
+      const answer = (Array.isArray(answers[0]) ? answers[Math.min(n, answers.length - 1)] : answers) as string[];
+      return answer.map((address) => ({ address, family: net.isIP(address) }));
+    };
+    return { resolve, asked };
+  }
+  const port = () => new URL(base).port;
+  const refusal = (url: string) =>
+    new RegExp(`^upload: ${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is unreachable or not a public address; `);
+  const nothingAsked = async (work: () => Promise<void>) => {
+    const before = requested.length;
+    await work();
+    assert.equal(requested.length, before, 'no request reached the server');
+  };
+
+  test('loopback, private, link-local, CGNAT, multicast and unspecified literals, in every spelling', async () => {
+    const literals = [
+      `http://127.0.0.1:${port()}/photo.jpg`,
+      `http://2130706433:${port()}/photo.jpg`, // 127.0.0.1 as one number
+      `http://0x7f.1:${port()}/photo.jpg`,
+      `http://[::1]:${port()}/photo.jpg`,
+      `http://[::ffff:127.0.0.1]:${port()}/photo.jpg`, // IPv4-mapped
+      `http://[::127.0.0.1]:${port()}/photo.jpg`, // IPv4-compatible
+      `http://[64:ff9b::7f00:1]:${port()}/photo.jpg`, // NAT64
+      'http://10.1.2.3/a.jpg',
+      'http://172.16.0.1/a.jpg',
+      'http://192.168.1.1/a.jpg',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::ffff:169.254.169.254]/latest/meta-data/',
+      'http://100.64.0.1/a.jpg',
+      'http://224.0.0.1/a.jpg',
+      'http://0.0.0.0/a.jpg',
+      'http://[::]/a.jpg',
+      'http://[fd12:3456::1]/a.jpg',
+      'http://[fe80::1]/a.jpg',
+      'http://[ff02::1]/a.jpg',
+    ];
+    await nothingAsked(async () => {
+      for (const url of literals) {
+        const { error } = await run({ url }, { allowedNetworks: [] });
+        const href = new URL(url).href;
+        assert.ok(error instanceof ApplicationFailure && error.nonRetryable, `${url}: ${String(error)}`);
+        assert.match(error.message, refusal(href), url);
+      }
+    });
+  });
+
+  test('a host name whose address is internal, and one answering an internal among public addresses', async () => {
+    const { resolve } = resolver({
+      'photos.example': ['127.0.0.1'],
+      'mixed.example': ['93.184.215.14', '10.0.0.7'],
+      'v6.example': ['fd00::7'],
+    });
+    await nothingAsked(async () => {
+      const url = `http://photos.example:${port()}/photo.jpg`;
+      await reject({ url }, refusal(url), { allowedNetworks: [], resolve });
+      await reject({ url: 'http://mixed.example/a.jpg' }, refusal('http://mixed.example/a.jpg'), { resolve });
+      await reject({ url: 'http://v6.example/a.jpg' }, refusal('http://v6.example/a.jpg'), { resolve });
+    });
+  });
+
+  test('the address checked is the address connected: a second, different DNS answer is never used', async () => {
+    // A rebinding name: allowed the first time it is asked, the metadata service after that.
+    const rebinding = () => resolver({ 'rebind.example': [['127.0.0.1'], ['169.254.169.254']] });
+    const first = rebinding();
+    const before = hosts.length;
+    const { ref } = await accept({ url: `http://rebind.example:${port()}/photo.jpg` }, { resolve: first.resolve });
+    assert.equal(ref.sha256, sha256(photo));
+    // Asked once, and the connection went to the address that was checked, under the name that was asked for.
+    assert.deepEqual(first.asked, ['rebind.example']);
+    assert.deepEqual(hosts.slice(before), [`rebind.example:${port()}`]);
+    // A redirect to the same name asks again and checks again: the second answer is refused, before connecting.
+    const second = rebinding();
+    const hop = `http://rebind.example:${port()}/photo.jpg`;
+    const requestsBefore = requested.length;
+    await reject({ url: `http://rebind.example:${port()}/hop` }, refusal(hop), { resolve: second.resolve });
+    assert.deepEqual(second.asked, ['rebind.example', 'rebind.example']);
+    assert.deepEqual(requested.slice(requestsBefore), ['/hop'], 'only the first hop reached a server');
+  });
+
+  test('every redirect hop is checked: to the metadata service, to a name resolving to a private address', async () => {
+    const { resolve } = resolver({ 'intranet.example': ['10.20.30.40'] });
+    await reject({ url: `${base}/to-metadata` }, refusal('http://169.254.169.254/latest/meta-data/'), { resolve });
+    const hop = `http://intranet.example:${port()}/photo.jpg`;
+    await reject({ url: `${base}/to-internal-name` }, refusal(hop), { resolve });
+  });
+
+  test('a refused address and one where nothing listens get the same answer: no port probing', async () => {
+    const message = async (url: string, overrides: Overrides) => {
+      const { error } = await run({ url }, overrides);
+      assert.ok(error instanceof ApplicationFailure && error.nonRetryable && error.type === 'InvalidInput');
+      return error.message.replace(url, '<url>');
+    };
+    const listening = `http://127.0.0.1:${port()}/photo.jpg`;
+    const closed = `http://127.0.0.1:${closedPort}/photo.jpg`;
+    const unknownName = 'http://no-such-host.example/photo.jpg';
+    const { resolve } = resolver({});
+    const answers = [
+      await message(listening, { allowedNetworks: [] }), // refused, although a server is there
+      await message(closed, { allowedNetworks: [] }), // refused, nothing there
+      await message(closed, {}), // allowed, nothing there
+      await message(unknownName, { resolve }), // no such host
+    ];
+    assert.equal(new Set(answers).size, 1, answers.join('\n'));
+  });
+
+  test('an allowed network is fetched from, in its IPv4-mapped spelling too', async () => {
+    const { ref } = await accept({ url: `http://[::ffff:127.0.0.1]:${port()}/photo.jpg` });
+    assert.equal(ref.sha256, sha256(photo));
+    const { resolve } = resolver({ 'images.internal': ['127.0.0.1'] });
+    const viaName = await accept(
+      { url: `http://images.internal:${port()}/photo.jpg` },
+      { resolve, allowedNetworks: [parseNetwork('127.0.0.0/8')!] },
+    );
+    assert.equal(viaName.ref.sha256, sha256(photo));
   });
 });
 

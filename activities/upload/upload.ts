@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
 import type { UploadLimits } from '../../src/lib/config';
-import { download, httpUrl } from './fetch-url';
+import { download, httpUrl, type Resolver } from './fetch-url';
 import { DECODE_LIMITS } from '../shared/image-io';
 import { invalidInput } from '../../src/common/params';
 import { assertSafeSvg } from './svg-safety';
@@ -21,13 +21,16 @@ import type { ImageFormat, ImageRef, UploadSource } from '../../src/common/types
 export interface UploadDeps {
   store: BlobStore;
   limits: UploadLimits;
+  /** Host name resolution for URL uploads; tests answer with addresses of their choosing. */
+  resolve?: Resolver;
 }
 
-export function createUploadActivities({ store, limits }: UploadDeps) {
+export function createUploadActivities({ store, limits, resolve }: UploadDeps) {
   return {
     async upload(source: UploadSource): Promise<ImageRef> {
       const parsed = parseSource(source);
-      const data = 'path' in parsed ? await readLocal(parsed.path, limits) : await fetchRemote(parsed.url, limits);
+      const data =
+        'path' in parsed ? await readLocal(parsed.path, limits) : await fetchRemote(parsed.url, limits, resolve);
       // A local file's size was checked by stat; a download (say, a 204 answer) can be empty too.
       if (data.length === 0) throw invalidInput('upload: the download is empty (0 bytes); expected an image');
       const image = await inspect(data, limits.maxPixels);
@@ -165,10 +168,11 @@ function activityContext(): Context | undefined {
   }
 }
 
-async function fetchRemote(url: URL, limits: UploadLimits): Promise<Buffer> {
+async function fetchRemote(url: URL, limits: UploadLimits, resolve?: Resolver): Promise<Buffer> {
   const context = activityContext();
   // Heartbeats let a heartbeat timeout notice a stuck download; the signal stops it when the activity is cancelled.
-  return download(url, limits, (bytes) => context?.heartbeat({ downloadedBytes: bytes }), context?.cancellationSignal);
+  const progress = (bytes: number) => context?.heartbeat({ downloadedBytes: bytes });
+  return download(url, limits, progress, context?.cancellationSignal, resolve);
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
+import { parseNetwork, type Network } from './ip-networks';
 import { projectRoot } from './project-root';
 
 /**
@@ -18,6 +19,11 @@ export interface UploadLimits {
   maxPixels: number;
   fetchTimeoutMs: number;
   maxRedirects: number;
+  /**
+   * Networks URL uploads may reach besides the public internet (NANO_PHOTOS_URL_ALLOW): loopback, private, link-local
+   * and the like are refused unless listed, for deliberate internal image sources.
+   */
+  allowedNetworks: Network[];
   /**
    * Local files may only be read below these folders (the worker's file system, not the caller's): by default only
    * the inbox, so a caller cannot publish any image the worker happens to be able to read.
@@ -78,6 +84,19 @@ export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.NANO_PHOTOS_STATE_DIR ?? path.join(projectRoot, '.temporal'));
 }
 
+function networkList(env: NodeJS.ProcessEnv, name: string): Network[] {
+  const items = (env[name] ?? '').split(',').filter((item) => item.trim() !== '');
+  return items.map((item) => {
+    const network = parseNetwork(item);
+    if (!network) {
+      throw new Error(
+        `${name}: expected comma-separated networks like 10.0.0.0/8, 192.168.1.20 or fd00::/8, received ${JSON.stringify(item)}`,
+      );
+    }
+    return network;
+  });
+}
+
 function uploadRoots(raw: string | undefined, inboxDir: string): string[] {
   if (raw === undefined || raw === '') return [inboxDir];
   const roots = raw.split(path.delimiter).filter(Boolean);
@@ -119,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
       fetchTimeoutMs: integer(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
       maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
+      allowedNetworks: networkList(env, 'NANO_PHOTOS_URL_ALLOW'),
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
     },
     webhook: url && secret ? { url, secret } : undefined,
