@@ -294,6 +294,37 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     );
   });
 
+  it('a chain that would make an image over the pixel limit, whatever the upload: refused before any service', async () => {
+    // The issue's case: a 48 x 48 PNG blown up to 16384 x 16384, then sepia. It once held 2.5 GB and retried.
+    const tiny = write('tiny.png', await solid({ width: 48, height: 48 }).png().toBuffer());
+    await rejects(
+      {
+        source: { path: tiny },
+        filters: [{ filter: 'resize', params: { width: 16384, height: 16384, fit: 'fill' } }, { filter: 'sepia' }],
+      },
+      { activity: 'none', message: /^filters\[0\]: resize would make a 16384x16384 image \(268435456 pixels\)/ },
+    );
+  });
+
+  it('a chain too large for the uploaded size: refused once the upload measured it, before any filter', async () => {
+    const tiny = write('tiny-too.png', await solid({ width: 48, height: 48 }).png().toBuffer());
+    const { workflowId, result } = start({
+      source: { path: tiny },
+      filters: [{ filter: 'resize', params: { width: 16000 } }, { filter: 'sepia' }],
+      share: ['gallery'],
+    });
+    await assert.rejects(result, (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const cause = innermost(err);
+      assert.ok(cause instanceof ApplicationFailure && cause.type === 'InvalidInput' && cause.nonRetryable);
+      assert.match(cause.message, /^filters\[0\]: resize would make a 16000x16000 image .* from the 48x48 upload/);
+      return true;
+    });
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    assert.deepEqual(startedActivities(events), [{ activity: 'upload', attempt: 1 }], 'only the upload ran');
+    assert.deepEqual(galleryImages(), []);
+  });
+
   it('a source path with ".." segments, even one that leads back to a real photo', async () => {
     const sneaky = `${world.dir}/../${path.basename(world.dir)}/photo.jpg`;
     assert.ok(existsSync(sneaky), 'the path does name a readable photo');

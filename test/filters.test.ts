@@ -11,7 +11,7 @@ import { createFilterActivities, type FilterActivities } from '../activities/fil
 import { filterNames, type FilterName } from '../src/common/filter-catalog';
 import type { ImageRef, OutputFormat } from '../src/common/types';
 import { FileBlobStore, sha256 } from '../src/lib/blob-store';
-import { canvas, grayscalePng, jpeg, pngWithAlpha } from './support/images';
+import { canvas, grayscalePng, jpeg, pngClaiming, pngWithAlpha } from './support/images';
 
 /*
  * Every filter activity, run as Temporal runs it (MockActivityEnvironment: activity context, heartbeats, failures)
@@ -1006,6 +1006,17 @@ describe('bad input fails at once, non-retryably', () => {
       assert.equal(await countBlobs(), blobs, 'no blob was written');
     });
   }
+
+  it('what sharp cannot do with this image fails on the first attempt, non-retryably, storing nothing', async () => {
+    // A stored image over the pixel limit (its header claims 20000 x 20000), and a raw image too wide for WebP.
+    const bombBlob = await store.put(await pngClaiming(20_000, 20_000), 'png');
+    const bomb: ImageRef = { ...bombBlob, format: 'png', width: 20_000, height: 20_000, channels: 3 };
+    const wide = await storeRawPixels(Buffer.alloc(16_384 * 2 * 3, 200), 16_384, 2, 3);
+    const blobs = await countBlobs();
+    await assertInvalidInput(run('sepia', bomb), 'sepia: expected an image of at most 100000000 pixels', 'pixel limit');
+    await assertInvalidInput(run('output', wide, { format: 'webp' }), 'output: cannot be applied', 'WebP');
+    assert.equal(await countBlobs(), blobs, 'no blob was written');
+  });
 
   it('a well-formed key that is not in the store fails, naming the key', async () => {
     const key = `${'0'.repeat(64)}.png`;

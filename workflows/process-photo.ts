@@ -11,7 +11,7 @@ import {
 import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
 import { innermostMessage } from '../src/common/failures';
-import { completeChain, validateChain } from '../src/common/filter-chain';
+import { checkChainSize, completeChain, validateChain } from '../src/common/filter-chain';
 import { INVALID_INPUT, invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
 import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../src/common/types';
@@ -129,6 +129,11 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const progress: Progress = { stage: 'starting', step: 'validate', stepsDone: 0, stepsTotal: 0, shares: [] };
   setHandler(progressQuery, () => progress);
   const { chain, targets } = validateInput(input);
+  // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts).
+  // Work that cannot fit is refused before it holds a worker's memory: what the chain alone tells now, the rest
+  // once the upload has measured the original.
+  const sizeChecked = patched('chain-size-limit');
+  if (sizeChecked) checkChainSize(chain);
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
 
   const sourceName = 'path' in input.source ? input.source.path : input.source.url;
@@ -158,6 +163,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     const steps: ProcessPhotoResult['steps'] = [];
     let image = original;
     let plan = completeChain(chain, original.format);
+    if (sizeChecked) checkChainSize(plan, original);
     if (input.fuse === true && plan.length > 1) {
       // Opt-in: the whole chain as one applyChain activity on the filter queue. Same output blob; no intermediate
       // blobs and one orchestration round trip instead of one per step. Without `fuse` nothing here runs.

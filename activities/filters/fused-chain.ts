@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BlobStore, StoredBlob } from '../../src/lib/blob-store';
-import { createFilterActivities, type FilterActivities } from './activities';
+import { createFilterActivities, type FilterActivities, type FilterDeps } from './activities';
 import { validateChain } from '../../src/common/filter-chain';
 import type { FilterName } from '../../src/common/filter-catalog';
 import { invalidInput } from '../../src/common/params';
@@ -55,13 +55,13 @@ class ChainStore implements BlobStore {
  * intermediates, the output encoding), so the result is the same blob, byte for byte; only the intermediates stay
  * in memory, which saves a blob write, hash and read plus one orchestration round trip per step.
  */
-export function createChainActivities({ store, delayMs }: { store: BlobStore; delayMs?: number }): ChainActivities {
+export function createChainActivities({ store, delayMs, budget }: FilterDeps): ChainActivities {
   return {
     async applyChain(input: ChainInput): Promise<ImageRef> {
       const steps = validateChain(input?.steps);
       if (steps.length === 0) throw invalidInput('applyChain: expected at least one step, received none');
       const chainStore = new ChainStore(store);
-      const filters: FilterActivities = createFilterActivities({ store: chainStore, delayMs });
+      const filters: FilterActivities = createFilterActivities({ store: chainStore, delayMs, budget });
       let image = input.image;
       for (const [index, step] of steps.entries()) {
         chainStore.persistNext = index === steps.length - 1;

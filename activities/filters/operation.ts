@@ -1,11 +1,9 @@
 import type { Sharp } from 'sharp';
 import type { FilterName, FilterParams } from '../../src/common/filter-catalog';
+import type { Size } from '../../src/common/types';
 
 /** The dimensions of the image a filter receives, for filters whose work depends on them. */
-export interface Size {
-  width: number;
-  height: number;
-}
+export type { Size } from '../../src/common/types';
 
 /** One filter's sharp operation: adds its step to the pipeline, with parameters already validated. */
 export type Operation<F extends FilterName> = (

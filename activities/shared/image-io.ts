@@ -1,4 +1,5 @@
-import { extensionOf } from '../../src/common/formats';
+import { extensionOf, type StoredFormat } from '../../src/common/formats';
+import { MAX_IMAGE_PIXELS } from '../../src/common/filter-catalog';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
 import type { ImageRef, OutputFormat } from '../../src/common/types';
@@ -8,8 +9,11 @@ import type { ImageRef, OutputFormat } from '../../src/common/types';
  * lossless and the cheapest to read and write, so a chain of nano-services costs no generation loss.
  */
 
-/** sharp's safety limits, stated so they are visible: pixel count checked from the header, warnings fail. */
-export const DECODE_LIMITS = { limitInputPixels: 268_402_689, failOn: 'warning', limitInputChannels: 5 } as const;
+/**
+ * sharp's safety limits, stated so they are visible: pixel count checked from the header (the same limit the
+ * workflow holds every step to), warnings fail.
+ */
+export const DECODE_LIMITS = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning', limitInputChannels: 5 } as const;
 
 /**
  * Opens an encoded image (upright by its EXIF orientation) or a raw intermediate. The pipeline works in sRGB even
@@ -19,14 +23,11 @@ export const DECODE_LIMITS = { limitInputPixels: 268_402_689, failOn: 'warning',
 export function openBuffer(data: Buffer, ref: Pick<ImageRef, 'format' | 'width' | 'height' | 'channels'>): sharp.Sharp {
   if (ref.format === 'raw') {
     return sharp(data, {
+      limitInputPixels: MAX_IMAGE_PIXELS,
       raw: { width: ref.width, height: ref.height, channels: ref.channels as 1 | 2 | 3 | 4 },
     }).pipelineColourspace('srgb');
   }
   return sharp(data, { ...DECODE_LIMITS, autoOrient: true, animated: false }).pipelineColourspace('srgb');
-}
-
-export async function openImage(store: BlobStore, ref: ImageRef): Promise<sharp.Sharp> {
-  return openBuffer(await store.get(ref.key), ref);
 }
 
 export interface RawImage {
@@ -45,10 +46,14 @@ export async function toRaw(image: sharp.Sharp): Promise<RawImage> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-export async function storeRaw(store: BlobStore, image: sharp.Sharp): Promise<ImageRef> {
-  const raw = await toRaw(image);
-  const blob = await store.put(raw.data, 'raw');
-  return { ...blob, format: 'raw', width: raw.width, height: raw.height, channels: raw.channels };
+/** Encoded or raw pixels ready for the store, described as the image reference will describe them. */
+export interface Rendered extends RawImage {
+  format: StoredFormat;
+}
+
+/** Runs the pipeline to raw pixels: the lossless hand-over between filters. */
+export async function renderRaw(image: sharp.Sharp): Promise<Rendered> {
+  return { ...(await toRaw(image)), format: 'raw' };
 }
 
 /** `quality` applies to the lossy formats only: for PNG, sharp takes it as a request for a lossy palette image. */
@@ -56,14 +61,13 @@ export async function encode(image: sharp.Sharp, format: OutputFormat, quality: 
   return image.toFormat(format, format === 'png' ? {} : { quality }).toBuffer();
 }
 
-export async function storeEncoded(
-  store: BlobStore,
-  image: sharp.Sharp,
-  format: OutputFormat,
-  quality: number,
-): Promise<ImageRef> {
+export async function renderEncoded(image: sharp.Sharp, format: OutputFormat, quality: number): Promise<Rendered> {
   const data = await encode(image, format, quality);
   const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
-  const blob = await store.put(data, extensionOf(format));
-  return { ...blob, format, width, height, channels };
+  return { data, format, width, height, channels };
+}
+
+export async function storeRendered(store: BlobStore, { data, ...image }: Rendered): Promise<ImageRef> {
+  const blob = await store.put(data, extensionOf(image.format));
+  return { ...blob, ...image };
 }

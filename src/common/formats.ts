@@ -11,6 +11,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** `raw` marks lossless intermediates between filters: 8-bit pixels described by the image reference. */
 export type StoredFormat = ImageFormat | 'raw';
 
+/** The longest side each output format can be written with (libvips: WebP 16383, HEIF 16384, JPEG 65500). */
+export const MAX_OUTPUT_SIDE: Record<OutputFormat, number> = { jpeg: 65_500, png: 65_535, webp: 16_383, avif: 16_384 };
+
 export function isOutputFormat(format: unknown): format is OutputFormat {
   return (OUTPUT_FORMATS as readonly unknown[]).includes(format);
 }

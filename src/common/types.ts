@@ -7,6 +7,12 @@ import type { StoredFormat } from './formats';
 
 export type { ImageFormat, OutputFormat } from './formats';
 
+/** An image's dimensions in pixels, as displayed (after EXIF orientation). */
+export interface Size {
+  width: number;
+  height: number;
+}
+
 export interface ImageRef {
   /** Blob store key: `<sha256>.<ext>`, content-addressed. */
   key: string;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { parseNetwork, type Network } from './ip-networks';
+import { MAX_IMAGE_PIXELS } from '../common/filter-catalog';
 import { projectRoot } from './project-root';
 
 /**
@@ -45,6 +46,13 @@ export interface LocalServerSettings {
   dbFile: string;
 }
 
+/**
+ * The pixels (input plus output of every filter running) a filter worker holds at once, by default: eight
+ * 12-megapixel photos resized at once fit, two 100-megapixel jobs do not. At 4 bytes a pixel (raw RGBA) plus
+ * libvips' working copies, about 1 GB of image memory.
+ */
+export const DEFAULT_PIXEL_BUDGET = 200_000_000;
+
 export interface PhotoConfig {
   connection: ConnectionSettings;
   localServer: LocalServerSettings;
@@ -57,16 +65,19 @@ export interface PhotoConfig {
   galleryDir: string;
   upload: UploadLimits;
   webhook?: WebhookSettings;
+  /** Pixels a filter worker holds at once across its activities (NANO_PHOTOS_FILTER_PIXEL_BUDGET). */
+  filterPixelBudget: number;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
   filterDelayMs?: number;
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Infinity): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name}: expected an integer of at least ${min}, received ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Infinity ? `of at least ${min}` : `between ${min} and ${max}`;
+    throw new Error(`${name}: expected an integer ${range}, received ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -135,13 +146,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     galleryDir: path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
     upload: {
       maxBytes: integer(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
-      maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
+      maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', MAX_IMAGE_PIXELS, 1, MAX_IMAGE_PIXELS),
       fetchTimeoutMs: integer(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
       maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
       allowedNetworks: networkList(env, 'NANO_PHOTOS_URL_ALLOW'),
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    filterPixelBudget: integer(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
   };
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
+import { PixelBudget } from '../../activities/filters/pixel-budget';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
@@ -37,12 +38,16 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
   switch (service) {
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
-    case 'filter':
-      // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
-      return {
-        ...createFilterActivities({ store, delayMs: setup.config.filterDelayMs }),
-        ...createChainActivities({ store, delayMs: setup.config.filterDelayMs }),
+    case 'filter': {
+      // One budget for every filter activity of this worker, the fused chain's included.
+      const deps = {
+        store,
+        delayMs: setup.config.filterDelayMs,
+        budget: new PixelBudget(setup.config.filterPixelBudget),
       };
+      // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
+      return { ...createFilterActivities(deps), ...createChainActivities(deps) };
+    }
     case 'share':
       return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
   }
