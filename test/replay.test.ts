@@ -15,8 +15,10 @@ import { workflowBundle } from './support/temporal';
  */
 
 const FIXTURES = path.join(__dirname, 'fixtures');
-/** The workflow's one patch so far (see processPhoto); fixtures must cover runs from before and after it. */
+/** The workflow's first patch (see processPhoto); fixtures must cover runs from before and after it. */
 const PATCH_ID = 'memo-records-output';
+/** Patches that change what a run does when its chain is too large and when it is cancelled. */
+const LATER_PATCHES = ['chain-size-limit', 'cancel-compensation'];
 
 interface Fixture {
   /** The file name without .json: also the workflow ID the run was recorded under. */
@@ -69,6 +71,20 @@ describe('replaying recorded histories', () => {
       `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`,
     );
     assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
+  });
+
+  it('has fixtures from before and after the size and cancellation patches, a cancelled run among them', () => {
+    const without = fixtures.filter((f) => !LATER_PATCHES.some((id) => patchesOf(f).includes(id)));
+    const withAll = fixtures.filter((f) => LATER_PATCHES.every((id) => patchesOf(f).includes(id)));
+    assert.ok(without.length > 0 && withAll.length > 0, `${without.length} before, ${withAll.length} after`);
+    // The cancelled run removed its gallery entry after the cancellation: the compensation path is replayed too.
+    const cancelled = withAll.find((f) => events(f).some((e) => e.workflowExecutionCanceledEventAttributes));
+    assert.ok(cancelled, 'a cancelled run recorded with the cancel-compensation patch');
+    const cancelAt = events(cancelled).findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
+    const compensation = events(cancelled)
+      .slice(cancelAt)
+      .some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'unpublishGallery');
+    assert.ok(compensation, 'unpublishGallery was scheduled after the cancellation was requested');
   });
 
   for (const fixture of fixtures) {

@@ -1,6 +1,9 @@
 import { ApplicationFailure, type ActivityOptions } from '@temporalio/common';
 import {
+  ActivityCancellationType,
+  CancellationScope,
   defineQuery,
+  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -75,12 +78,28 @@ const shareOptions: ActivityOptions = {
   },
 };
 
-const { upload } = proxyActivities<UploadActivities>(uploadOptions);
-const filters = proxyActivities<FilterActivities>(filterOptions);
-const fused = proxyActivities<ChainActivities>(filterOptions);
-const share = proxyActivities<ShareActivities>(shareOptions);
+/** The services as the workflow calls them; `cancellationType` applies to every activity. */
+function services(cancellationType?: ActivityCancellationType) {
+  const withCancellation = (options: ActivityOptions) =>
+    cancellationType ? { ...options, cancellationType } : options;
+  const share = proxyActivities<ShareActivities>(withCancellation(shareOptions));
+  return {
+    upload: proxyActivities<UploadActivities>(withCancellation(uploadOptions)).upload,
+    filters: proxyActivities<FilterActivities>(withCancellation(filterOptions)),
+    fused: proxyActivities<ChainActivities>(withCancellation(filterOptions)),
+    share,
+    shareTo: { gallery: share.shareGallery, webhook: share.shareWebhook } as const,
+  };
+}
+type Services = ReturnType<typeof services>;
 
-const shareActivity = { gallery: share.shareGallery, webhook: share.shareWebhook } as const;
+/** As runs before the 'cancel-compensation' patch called them: a cancelled activity is given up on at once. */
+const servicesBeforeCancelCompensation = services();
+/**
+ * A cancelled activity is waited for until it has ended (filters stop at their next heartbeat, a running share
+ * finishes what it started): only then is it known what there is to undo, and nothing runs once the run has ended.
+ */
+const servicesAwaitingCancel = services(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED);
 
 /** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
 const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
@@ -134,6 +153,9 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   // once the upload has measured the original.
   const sizeChecked = patched('chain-size-limit');
   if (sizeChecked) checkChainSize(chain);
+  // Cancellation waits for running services and undoes what the run published (see shareEverywhere).
+  const cancelCompensates = patched('cancel-compensation');
+  const { upload, filters, fused } = cancelCompensates ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
 
   const sourceName = 'path' in input.source ? input.source.path : input.source.url;
@@ -191,7 +213,12 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     if (patched('memo-records-output')) upsertMemo({ output: image });
 
     enter('share', targets.map((t) => `share:${t}`).join(',') || 'share:none');
-    const shares = await shareEverywhere(targets, { image, title, filters: chain.map((s) => s.filter) }, progress);
+    const shares = await shareEverywhere(
+      targets,
+      { image, title, filters: chain.map((s) => s.filter) },
+      progress,
+      cancelCompensates,
+    );
     enter('done', 'done');
     return { original, output: image, steps, shares };
   } catch (err) {
@@ -203,18 +230,24 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
 
 /**
  * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry is removed) and the
- * run fails naming the target; a webhook post cannot be recalled and is reported as kept.
+ * run fails naming the target; a webhook post cannot be recalled and is reported as kept. If the run is cancelled
+ * meanwhile, running shares are let finish and then the gallery entry is removed too, so a cancelled run leaves
+ * nothing published that can be taken back. Removal runs even while the run is cancelled; if it fails, that is
+ * reported next to the original failure.
  */
 async function shareEverywhere(
   targets: ShareTarget[],
   base: Omit<ShareInput, 'idempotencyKey'>,
   progress: Progress,
+  undoesCancelled: boolean,
 ): Promise<ShareReceipt[]> {
   const { workflowId } = workflowInfo();
   const keyOf = (target: ShareTarget) => `${workflowId}:${target}`;
+  // Runs from before the patch replay the old way: cancellation neither waited for shares nor undid them.
+  const { share, shareTo } = undoesCancelled ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   const outcomes = await Promise.allSettled(
     targets.map(async (target) => {
-      const receipt = await shareActivity[target].executeWithOptions({ summary: `share to ${target}` }, [
+      const receipt = await shareTo[target].executeWithOptions({ summary: `share to ${target}` }, [
         { ...base, idempotencyKey: keyOf(target) },
       ]);
       progress.shares.push(receipt);
@@ -224,27 +257,65 @@ async function shareEverywhere(
   );
   const failed = targets.filter((_, i) => outcomes[i].status === 'rejected');
   if (failed.length === 0) return progress.shares;
+  const reasonOf = (t: ShareTarget) => (outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason as unknown;
 
   progress.stage = 'compensating';
+  const cancelled = undoesCancelled ? failed.map(reasonOf).find(isCancellation) : undefined;
+  if (cancelled) {
+    // Whether or not its receipt came back, the gallery share has ended by now: removing its entry is final.
+    if (targets.includes('gallery')) {
+      const problem = await removeGalleryEntry(share, keyOf('gallery'));
+      if (problem) {
+        throw ApplicationFailure.create({
+          type: 'CompensationFailed',
+          nonRetryable: true,
+          message: `the run was cancelled, and removing its gallery entry failed: ${problem}`,
+          cause: cancelled as Error,
+        });
+      }
+    }
+    throw cancelled;
+  }
+
   const kept: string[] = [];
+  let undone = 0;
+  let problem: string | undefined;
   for (const receipt of progress.shares) {
-    if (receipt.target === 'gallery') {
+    if (receipt.target !== 'gallery') kept.push(receipt.target);
+    else if (!undoesCancelled) {
       await share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
         { idempotencyKey: receipt.idempotencyKey },
       ]);
+      undone++;
     } else {
-      kept.push(receipt.target);
+      problem = await removeGalleryEntry(share, receipt.idempotencyKey);
+      if (!problem) undone++;
     }
   }
-  const reasons = failed.map(
-    (t) => `${t}: ${innermostMessage((outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason)}`,
-  );
-  const undone = progress.shares.length - kept.length;
+  const reasons = failed.map((t) => `${t}: ${innermostMessage(reasonOf(t))}`);
   throw ApplicationFailure.nonRetryable(
     `sharing failed (${reasons.join('; ')})` +
       (undone ? '; the gallery entry was removed' : '') +
+      (problem ? `; removing the gallery entry failed too, it may still be published: ${problem}` : '') +
       (kept.length ? `; kept (cannot be recalled): ${kept.join(', ')}` : ''),
     'ShareFailed',
-    { failed, kept, removed: undone ? ['gallery'] : [] },
+    { failed, kept, removed: undone ? ['gallery'] : [], ...(problem ? { notRemoved: ['gallery'] } : {}) },
   );
+}
+
+/**
+ * Compensation: removes a gallery entry, in a scope the run's cancellation does not reach, with the share retry
+ * policy. Returns what went wrong if it could not, so the caller reports it beside the failure that led here.
+ */
+async function removeGalleryEntry(share: Services['share'], idempotencyKey: string): Promise<string | undefined> {
+  try {
+    await CancellationScope.nonCancellable(() =>
+      share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
+        { idempotencyKey },
+      ]),
+    );
+    return undefined;
+  } catch (err) {
+    return innermostMessage(err);
+  }
 }

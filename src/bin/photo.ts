@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { validateChain } from '../common/filter-chain';
 import { progressQuery } from '../../workflows';
 import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
@@ -21,6 +21,7 @@ const HELP = `Usage:
   npm run photo -- <file or http(s) URL> [--filter NAME[:KEY=VALUE,...]]... [--share TARGET]... [options]
   npm run photo -- status <workflow-id>     where a run is, from any shell
   npm run photo -- result <workflow-id>     wait for a run and print its outputs
+  npm run photo -- cancel <workflow-id>     stop a run; it removes its gallery entry, then ends CANCELLED
 
 Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. It prints
 the workflow ID and its Web UI link, shows live progress and prints the outputs. Workers must be running
@@ -31,7 +32,7 @@ Options:
   --share TARGET  ${SHARE_TARGETS.join(' or ')}, repeatable
   --title TEXT    title for the gallery and messages (default: the file name)
   --id ID         workflow ID (default photo-<content hash>-<random>)
-  --detach        start the run and return at once
+  --detach        start the run (or ask to cancel it) and return at once
   --json          machine-readable output on stdout
   -h, --help      this text
 
@@ -42,6 +43,9 @@ Share targets: gallery (a folder with index.html, under NANO_PHOTOS_DATA_DIR), w
 the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
 Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE; Web UI links
 use TEMPORAL_UI_URL (default ${DEFAULT_UI_URL}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
+
+/** Commands that take a workflow ID rather than a photo. */
+const RUN_COMMANDS = ['status', 'result', 'cancel'];
 
 interface Output {
   json: boolean;
@@ -94,6 +98,27 @@ async function status(client: Client, id: string, out: Output, linkOf: LinkOf): 
   });
 }
 
+/**
+ * Asks the run to stop (as the Web UI's Cancel button does), then, unless detached, waits until it has undone
+ * what it can and ended. A run that completes first cannot be cancelled any more: that is an error here.
+ */
+async function cancel(handle: PhotoHandle, out: Output, linkOf: LinkOf, detach: boolean): Promise<void> {
+  const id = handle.workflowId;
+  await handle.cancel();
+  if (detach)
+    return emit(out, `asked ${id} to cancel\nWeb UI: ${linkOf(id)}`, { workflowId: id, status: 'CANCEL_REQUESTED' });
+  if (!out.json) console.log(`asked ${id} to cancel; waiting for it to clean up and end...`);
+  try {
+    await handle.result();
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      return emit(out, `${id}: CANCELLED`, { workflowId: id, status: 'CANCELLED', webUi: linkOf(id) });
+    }
+    throw err;
+  }
+  throw new Error(`${id} completed before the cancellation reached it; its outputs are kept`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -114,22 +139,21 @@ async function main(argv: string[]): Promise<void> {
   }
   const out = { json: values.json };
   const [command, id] = positionals;
-  if ((command === 'status' || command === 'result') && positionals.length !== 2) {
+  const byId = RUN_COMMANDS.includes(command);
+  if (byId && positionals.length !== 2) {
     throw new Error(`${command}: expected one workflow ID, e.g. npm run photo -- ${command} photo-1a2b3c4d5e6f-0a1b2c`);
   }
-  if (positionals.length > 1 && command !== 'status' && command !== 'result') {
+  if (positionals.length > 1 && !byId) {
     throw new Error(`expected one photo, received ${positionals.length} arguments: ${positionals.join(' ')}`);
   }
-  const input =
-    command === 'status' || command === 'result'
-      ? undefined
-      : buildInput(command, values.filter, values.share, values.title);
+  const input = byId ? undefined : buildInput(command, values.filter, values.share, values.title);
   const config = loadConfig();
   const linkOf: LinkOf = (workflowId) => webUiLink(config.uiUrl, config.connection.namespace, workflowId);
   const client = await connectClient(config.connection);
   try {
     if (command === 'status') return await status(client, id, out, linkOf);
     if (command === 'result') return await follow(client.workflow.getHandle(id), out, linkOf);
+    if (command === 'cancel') return await cancel(client.workflow.getHandle(id), out, linkOf, values.detach);
     const handle = await startPhotoRun(client, input!, values.id);
     const link = linkOf(handle.workflowId);
     if (values.detach) {

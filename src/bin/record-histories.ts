@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import sharp from 'sharp';
 import { verifyWebhook } from '../../activities/share/webhook-signature';
-import { processPhoto } from '../../workflows/process-photo';
+import { processPhoto, progressQuery } from '../../workflows/process-photo';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { SERVICE_NAMES, TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
@@ -52,9 +52,12 @@ async function smallJpeg(width: number, height: number): Promise<Buffer> {
     .toBuffer();
 }
 
-/** A signed-webhook receiver that accepts posts (checking the signature) or, while `reject` is set, answers 410 Gone. */
+/**
+ * A signed-webhook receiver that accepts posts (checking the signature) or, in mode 'gone', answers 410 Gone (for
+ * good) or, in mode 'unavailable', 503 (try again later).
+ */
 async function startReceiver(secret: string) {
-  let reject = false;
+  let mode: 'ok' | 'gone' | 'unavailable' = 'ok';
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -62,7 +65,8 @@ async function startReceiver(secret: string) {
       const body = Buffer.concat(chunks).toString('utf8');
       const answer = (status: number, json: object) =>
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-      if (reject) answer(410, { error: 'this channel was archived' });
+      if (mode === 'gone') answer(410, { error: 'this channel was archived' });
+      else if (mode === 'unavailable') answer(503, { error: 'try again later' });
       else if (!verifyWebhook(secret, req.headers, body)) answer(401, { error: 'invalid signature' });
       else answer(200, { ok: true, duplicate: false });
     });
@@ -73,8 +77,8 @@ async function startReceiver(secret: string) {
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/photos`,
-    setReject(value: boolean) {
-      reject = value;
+    setMode(value: typeof mode) {
+      mode = value;
     },
     close() {
       server.closeAllConnections();
@@ -91,6 +95,8 @@ interface Scenario {
   input(photo: string): ProcessPhotoInput;
   /** Run just before the workflow starts. */
   setup?(receiver: Receiver): void;
+  /** Run once the workflow has started, alongside it. */
+  during?(handle: WorkflowHandle<typeof processPhoto>): Promise<void>;
   /** The run must end this way, or nothing is written: a fixture must be what its name says. */
   expect: { completes: true } | { failsWith: RegExp };
 }
@@ -136,8 +142,22 @@ const SCENARIOS: Scenario[] = [
     name: 'share-fails',
     about: 'the webhook answers 410 Gone: sharing fails for good and the gallery entry is removed (compensation)',
     input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'flop' }], share: ['gallery', 'webhook'] }),
-    setup: (receiver) => receiver.setReject(true),
+    setup: (receiver) => receiver.setMode('gone'),
     expect: { failsWith: /sharing failed \(webhook: .*410.*\); the gallery entry was removed/ },
+  },
+  {
+    name: 'cancelled',
+    about: 'cancelled while the webhook retries, after the gallery share: the gallery entry is removed all the same',
+    input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'flip' }], share: ['gallery', 'webhook'] }),
+    setup: (receiver) => receiver.setMode('unavailable'),
+    during: async (handle) => {
+      for (;;) {
+        const progress = await handle.query(progressQuery).catch(() => undefined);
+        if (progress?.shares.some((s) => s.target === 'gallery')) return void (await handle.cancel());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    expect: { failsWith: /cancel/i },
   },
 ];
 
@@ -213,13 +233,14 @@ async function main(): Promise<void> {
     try {
       for (const scenario of chosen) {
         const workflowId = `${scenario.name}-${tag}`;
-        receiver.setReject(false);
+        receiver.setMode('ok');
         scenario.setup?.(receiver);
         const handle = await env.client.workflow.start(processPhoto, {
           taskQueue: TASK_QUEUES.workflow,
           workflowId,
           args: [scenario.input(photo)],
         });
+        await scenario.during?.(handle);
         // Every scenario ends in seconds; one that does not is retrying something it should not (e.g. a share).
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<never>((_, reject) => {
