@@ -20,6 +20,8 @@ import type { ProcessPhotoInput, ProcessPhotoResult } from '../src/common/workfl
 import {
   animated,
   cmykJpeg,
+  exifGpsTags,
+  gpsTaggedJpeg,
   grayscalePng,
   jpeg,
   png16,
@@ -613,6 +615,30 @@ describe('unusual but valid images go through the whole pipeline to the gallery'
         assertColour(at(x, y), [255, 0, 0], 24, `pixel ${x},${y} is the first frame's red`);
     });
   }
+
+  it('a GPS-tagged photo is published without its EXIF: no location, no camera, in every output format', async () => {
+    const tagged = await gpsTaggedJpeg({ width: 64, height: 48 });
+    const input = await sharp(tagged).metadata();
+    assert.deepEqual(exifGpsTags(input.exif), [1, 2, 3, 4], 'the input carries a GPS position');
+    assert.ok(tagged.includes('NanoPhone'), 'and its camera make');
+    // The check below can see GPS where an encoder keeps it: sharp re-encoding with keepMetadata() does.
+    const kept = await sharp(tagged).keepMetadata().png().toBuffer();
+    assert.deepEqual(exifGpsTags((await sharp(kept).metadata()).exif), [1, 2, 3, 4]);
+    for (const [name, filters] of [
+      ['no filters', []],
+      ['resize', [{ filter: 'resize', params: { width: 32 } }]],
+      ['webp', [{ filter: 'output', params: { format: 'webp' } }]],
+      ['png', [{ filter: 'sepia' }, { filter: 'output', params: { format: 'png' } }]],
+    ] as const) {
+      const { published } = await publish(`gps-${name}.jpg`, tagged, [...filters]);
+      const meta = await sharp(published).metadata();
+      assert.equal(meta.exif, undefined, `${name}: no EXIF block`);
+      assert.deepEqual(exifGpsTags(meta.exif), []);
+      assert.equal(meta.xmp, undefined, `${name}: no XMP`);
+      assert.equal(meta.iptc, undefined, `${name}: no IPTC`);
+      assert.ok(!published.includes('NanoPhone') && !published.includes('Exif\0\0'), `${name}: no EXIF bytes at all`);
+    }
+  });
 
   it('a title with "../" is published inside the gallery folder, named by key', async () => {
     const title = '../../../outside/evil';

@@ -117,3 +117,35 @@ export function svg(
       `width="${size.width}" height="${size.height}">${body}</svg>\n`,
   );
 }
+
+/** A JPEG carrying a camera make and a GPS position in its EXIF (the Eiffel Tower), as phones write them. */
+export async function gpsTaggedJpeg(size: Size = DEFAULT_SIZE): Promise<Buffer> {
+  return canvas(size)
+    .jpeg()
+    .withExif({
+      IFD0: { Make: 'NanoPhone', Model: 'Test 1' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 2980/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 17/1 4020/100',
+      },
+    })
+    .toBuffer();
+}
+
+/**
+ * The tag numbers in the GPS directory of an EXIF block as sharp's metadata() returns it ("Exif\0\0" and a TIFF
+ * structure), or [] if it has none: read here rather than trusted to the library that wrote them.
+ */
+export function exifGpsTags(exif: Buffer | undefined): number[] {
+  if (!exif) return [];
+  const tiff = exif.subarray(exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? 6 : 0);
+  const little = tiff.toString('latin1', 0, 2) === 'II';
+  const u16 = (at: number) => (little ? tiff.readUInt16LE(at) : tiff.readUInt16BE(at));
+  const u32 = (at: number) => (little ? tiff.readUInt32LE(at) : tiff.readUInt32BE(at));
+  const entries = (ifd: number) =>
+    Array.from({ length: u16(ifd) }, (_, i) => ({ tag: u16(ifd + 2 + i * 12), value: u32(ifd + 2 + i * 12 + 8) }));
+  const gps = entries(u32(4)).find((e) => e.tag === 0x8825); // GPSInfo: the offset of the GPS directory
+  return gps ? entries(gps.value).map((e) => e.tag) : [];
+}
