@@ -13,6 +13,7 @@ import { samplePhotos } from '../lib/sample-photos';
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
 import { createWorkers } from '../lib/workers';
 import { inUploadRoot } from '../lib/inbox';
+import { dataConverterFor } from '../lib/payload-codec';
 
 const HELP = `Usage: npm run demo -- [--photo FILE] [--exit]
 
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   try {
     // The upload worker reads local files from its inbox only (NANO_PHOTOS_UPLOAD_ROOTS): the photo goes there.
     const source = await inUploadRoot(photo, config.upload);
-    await processDemoPhoto(new Client({ connection }), source, uiUrl, config.webhook !== undefined, config.galleryDir);
+    const client = new Client({ connection, dataConverter: dataConverterFor(config.codecKeys) });
+    await processDemoPhoto(client, source, uiUrl, config.webhook !== undefined, config.galleryDir);
   } catch (err) {
     await stop();
     throw err;

@@ -7,6 +7,7 @@ import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../comm
 import { innermostMessage } from '../common/failures';
 import { DEFAULT_UI_URL, loadConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
+import { dataConverterFor } from '../lib/payload-codec';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
 import {
   describeProgress,
@@ -149,7 +150,7 @@ async function main(argv: string[]): Promise<void> {
   const input = byId ? undefined : buildInput(command, values.filter, values.share, values.title);
   const config = loadConfig();
   const linkOf: LinkOf = (workflowId) => webUiLink(config.uiUrl, config.connection.namespace, workflowId);
-  const client = await connectClient(config.connection);
+  const client = await connectClient(config.connection, dataConverterFor(config.codecKeys));
   try {
     if (command === 'status') return await status(client, id, out, linkOf);
     if (command === 'result') return await follow(client.workflow.getHandle(id), out, linkOf);

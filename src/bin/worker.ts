@@ -23,7 +23,9 @@ NANO_PHOTOS_GALLERY_DIR, NANO_PHOTOS_UPLOAD_ROOTS (the only folders {"path": ...
 NANO_PHOTOS_WEBHOOK_SECRET (share target secrets live here, never in workflow input), NANO_PHOTOS_URL_ALLOW
 (comma-separated networks URL uploads may reach besides the public internet, e.g. 10.1.0.0/16; default none),
 NANO_PHOTOS_FILTER_PIXEL_BUDGET (pixels, input plus output, the filter worker holds at once; default 200000000,
-about 4 bytes each at most), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down, for crash demos).
+about 4 bytes each at most), NANO_PHOTOS_CODEC_KEYS (encrypt payloads: <key id>:<base64 32 bytes>,... first one
+encrypts; the same on every worker and client; default off), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down,
+for crash demos).
 SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { parseNetwork, type Network } from './ip-networks';
+import { parseCodecKeys, type CodecKeys } from './payload-codec';
 import { MAX_IMAGE_PIXELS } from '../common/filter-catalog';
 import { projectRoot } from './project-root';
 
@@ -44,6 +45,8 @@ export interface LocalServerSettings {
   port: number;
   uiPort: number;
   dbFile: string;
+  /** With payload encryption on, the Web UI decodes through `npm run codec-server` at this address. */
+  uiCodecEndpoint?: string;
 }
 
 /**
@@ -65,6 +68,13 @@ export interface PhotoConfig {
   galleryDir: string;
   upload: UploadLimits;
   webhook?: WebhookSettings;
+  /**
+   * Keys of the opt-in payload encryption (NANO_PHOTOS_CODEC_KEYS): workers and clients encrypt what they send to
+   * Temporal, so titles, paths and URLs are unreadable in its database. Unset: payloads are plain JSON.
+   */
+  codecKeys?: CodecKeys;
+  /** Where `npm run codec-server` listens (NANO_PHOTOS_CODEC_PORT), for the Web UI to decode payloads. */
+  codecPort: number;
   /** Pixels a filter worker holds at once across its activities (NANO_PHOTOS_FILTER_PIXEL_BUDGET). */
   filterPixelBudget: number;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
@@ -131,6 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   if (url && !secret)
     throw new Error('NANO_PHOTOS_WEBHOOK_URL is set but NANO_PHOTOS_WEBHOOK_SECRET is not: webhooks are always signed');
   const inboxDir = path.join(dataDir, 'inbox');
+  const codecKeys = env.NANO_PHOTOS_CODEC_KEYS
+    ? parseCodecKeys('NANO_PHOTOS_CODEC_KEYS', env.NANO_PHOTOS_CODEC_KEYS)
+    : undefined;
+  const codecPort = parsePort('NANO_PHOTOS_CODEC_PORT', env.NANO_PHOTOS_CODEC_PORT ?? '8888');
   return {
     connection: loadConnectionSettings(env),
     localServer: {
@@ -138,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       port: parsePort('NANO_PHOTOS_SERVER_PORT', env.NANO_PHOTOS_SERVER_PORT ?? '7233'),
       uiPort: parsePort('NANO_PHOTOS_UI_PORT', env.NANO_PHOTOS_UI_PORT ?? '8233'),
       dbFile: path.resolve(env.NANO_PHOTOS_SERVER_DB ?? path.join(stateDirOf(env), 'dev-server.db')),
+      uiCodecEndpoint: codecKeys ? `http://127.0.0.1:${codecPort}` : undefined,
     },
     uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
     dataDir,
@@ -153,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    codecKeys,
+    codecPort,
     filterPixelBudget: integer(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
   };

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 
@@ -29,9 +29,10 @@ export function loadConnectionSettings(env: NodeJS.ProcessEnv): ConnectionSettin
   };
 }
 
-export async function connectClient(settings: ConnectionSettings): Promise<Client> {
+/** A client; `dataConverter` carries the payload codec when encryption is on (dataConverterFor). */
+export async function connectClient(settings: ConnectionSettings, dataConverter?: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, ...settings.options });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter });
 }
 
 /** True when a Temporal frontend answers at the address within the timeout. */

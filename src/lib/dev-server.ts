@@ -15,6 +15,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes; inherited when absent. */
   logFile?: number;
+  /** A codec server the Web UI decodes payloads with (`npm run codec-server`), when payloads are encrypted. */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -48,6 +50,7 @@ export function devServerArgs(o: DevServerOptions): string[] {
   args.push('--log-level', 'error');
   if (o.uiPort === false) args.push('--headless');
   else args.push('--ui-ip', ip, '--ui-port', String(o.uiPort));
+  if (o.uiPort !== false && o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
   if (o.dbFile) {
     args.push('--db-filename', o.dbFile);
     for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);

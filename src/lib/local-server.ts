@@ -9,6 +9,7 @@ export interface ServerFlags {
   port: number;
   uiPort: number;
   dbFile?: string;
+  uiCodecEndpoint?: string;
 }
 
 /** Flags override the settings from the environment. */
@@ -30,6 +31,7 @@ export function parseServerFlags(argv: string[], defaults: LocalServerSettings):
     port: values.port === undefined ? defaults.port : parsePort('--port', values.port),
     uiPort: values['ui-port'] === undefined ? defaults.uiPort : parsePort('--ui-port', values['ui-port']),
     dbFile: values['in-memory'] ? undefined : (values.db ?? defaults.dbFile),
+    uiCodecEndpoint: defaults.uiCodecEndpoint,
   };
 }
 
@@ -50,6 +52,7 @@ export async function ensureDevServer(
     uiPort: flags.uiPort,
     dbFile: flags.dbFile,
     logFile,
+    uiCodecEndpoint: flags.uiCodecEndpoint,
   });
   return { address, uiUrl, server };
 }

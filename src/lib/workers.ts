@@ -8,6 +8,7 @@ import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { FileBlobStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { dataConverterFor } from './payload-codec';
 
 /**
  * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
@@ -63,6 +64,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
+    dataConverter: dataConverterFor(setup.config.codecKeys),
     shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
   };
   return Promise.all(

@@ -7,6 +7,7 @@ import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { createWorkers } from '../../src/lib/workers';
 import { SERVICE_NAMES } from '../../src/common/task-queues';
 import { workflowBundle } from './temporal';
+import { dataConverterFor } from '../../src/lib/payload-codec';
 
 /**
  * A throwaway data folder (blob store, gallery, input photos) with worker settings pointing into it. Tests write
@@ -28,7 +29,8 @@ export async function photoWorkers(env: TestWorkflowEnvironment, config: PhotoCo
     namespace: env.namespace ?? 'default',
     services: SERVICE_NAMES,
     config,
-    workflowBundle: await workflowBundle(),
+    // Bundled as the worker would bundle it with this configuration's data converter.
+    workflowBundle: await workflowBundle(undefined, dataConverterFor(config.codecKeys)?.failureConverterPath),
   });
 }
 

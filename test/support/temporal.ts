@@ -49,8 +49,17 @@ const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noo
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Workflow code bundled once per test process (bundling takes seconds); the project's own by default. */
-export function workflowBundle(path = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
-  if (!bundles.has(path)) bundles.set(path, bundleWorkflowCode({ workflowsPath: path, logger: quietLogger }));
-  return bundles.get(path)!;
+/**
+ * Workflow code bundled once per test process (bundling takes seconds); the project's own by default. With
+ * `failureConverterPath`, as a worker with that data converter bundles it (payload encryption).
+ */
+export function workflowBundle(
+  path = workflowsPath,
+  failureConverterPath?: string,
+): Promise<WorkflowBundleWithSourceMap> {
+  const key = `${path}|${failureConverterPath ?? ''}`;
+  if (!bundles.has(key)) {
+    bundles.set(key, bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger }));
+  }
+  return bundles.get(key)!;
 }
