@@ -14,7 +14,7 @@ import { innermostMessage } from '../src/common/failures';
 import { completeChain, validateChain } from '../src/common/filter-chain';
 import { INVALID_INPUT, invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
-import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../src/common/types';
+import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
 import { TASK_QUEUES } from '../src/common/task-queues';
@@ -93,10 +93,10 @@ function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets
     );
   }
   const source = input?.source as Record<string, unknown> | undefined;
-  const kinds = source ? ['path', 'url'].filter((k) => typeof source[k] === 'string') : [];
+  const kinds = source ? SOURCE_KINDS.filter((k) => typeof source[k] === 'string') : [];
   if (kinds.length !== 1 || Object.keys(source!).length !== 1) {
     throw invalidInput(
-      `expected source to be {"path": "..."} or {"url": "..."}, received ${JSON.stringify(input?.source)}`,
+      `expected source to be {"path": "..."}, {"url": "..."} or {"blob": "<sha256>.<ext>"}, received ${JSON.stringify(input?.source)}`,
     );
   }
   const chain = validateChain(input.filters ?? []);
@@ -131,7 +131,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const { chain, targets } = validateInput(input);
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
 
-  const sourceName = 'path' in input.source ? input.source.path : input.source.url;
+  const sourceName = Object.values(input.source)[0] as string;
   const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
   upsertMemo({ source: sourceName, title });
   upsertSearchAttributes([

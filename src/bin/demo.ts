@@ -5,9 +5,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { installQuietRuntime } from '../lib/logging';
 import { SERVICE_NAMES } from '../common/task-queues';
-import { loadConfig } from '../lib/config';
+import { FileBlobStore } from '../lib/blob-store';
+import { loadConfig, type PhotoConfig } from '../lib/config';
 import { parseFilterFlag } from '../lib/filter-flags';
-import { describeProgress, describeResult, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
+import { describeProgress, describeResult, putPhotoFile, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
 import { stateDir } from '../lib/paths';
 import { samplePhotos } from '../lib/sample-photos';
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   };
 
   try {
-    await processDemoPhoto(new Client({ connection }), photo, uiUrl, config.webhook !== undefined, config.galleryDir);
+    await processDemoPhoto(new Client({ connection, namespace }), photo, uiUrl, config);
   } catch (err) {
     await stop();
     throw err;
@@ -94,15 +95,12 @@ async function main(): Promise<void> {
   await stop();
 }
 
-async function processDemoPhoto(
-  client: Client,
-  photo: string,
-  uiUrl: string,
-  webhook: boolean,
-  galleryDir: string,
-): Promise<void> {
+async function processDemoPhoto(client: Client, photo: string, uiUrl: string, config: PhotoConfig): Promise<void> {
+  const webhook = config.webhook !== undefined;
   const handle = await startPhotoRun(client, {
-    source: { path: photo },
+    // As `npm run photo` sends a local file: its bytes through the blob store.
+    source: await putPhotoFile(new FileBlobStore(config.blobDir), photo),
+    title: path.basename(photo),
     filters: DEMO_FILTERS.map(parseFilterFlag),
     share: webhook ? ['gallery', 'webhook'] : ['gallery'],
   });
@@ -110,7 +108,7 @@ async function processDemoPhoto(
   console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
   const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
   console.log(`\n${describeResult(result)}`);
-  console.log(`\nGallery: ${path.join(galleryDir, 'index.html')} (open it in a browser)`);
+  console.log(`\nGallery: ${path.join(config.galleryDir, 'index.html')} (open it in a browser)`);
   console.log(`See the run step by step: ${link}`);
 }
 

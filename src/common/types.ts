@@ -30,7 +30,14 @@ export interface FilterInput {
   params?: Record<string, unknown>;
 }
 
-export type UploadSource = { path: string } | { url: string };
+/**
+ * Where the upload service takes the photo from: a file on the upload worker's machine, a URL, or a blob the caller
+ * already put into the shared blob store (callers that share no disk with the workers).
+ */
+export type UploadSource = { path: string } | { url: string } | { blob: string };
+
+/** The source kinds, in the order error messages list them. */
+export const SOURCE_KINDS = ['path', 'url', 'blob'] as const;
 
 export interface ShareInput {
   image: ImageRef;
