@@ -7,11 +7,11 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createFilterActivities, type FilterActivities } from '../activities/filters/activities';
-import { filterNames, type FilterName } from '../src/common/filter-catalog';
-import type { ImageRef, OutputFormat } from '../src/common/types';
-import { FileBlobStore, sha256 } from '../src/lib/blob-store';
-import { canvas, grayscalePng, jpeg, pngWithAlpha } from './support/images';
+import { createFilterActivities, type FilterActivities } from '../../activities/filters/activities';
+import { filterNames, type FilterName } from '../../src/common/filter-catalog';
+import type { ImageRef, OutputFormat } from '../../src/common/types';
+import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
+import { canvas, grayscalePng, jpeg, pngWithAlpha } from '../support/images';
 
 /*
  * Every filter activity, run as Temporal runs it (MockActivityEnvironment: activity context, heartbeats, failures)
