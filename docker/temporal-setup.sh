@@ -9,7 +9,7 @@ ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 ATTEMPTS="${SETUP_ATTEMPTS:-60}"
 
-# NAME=TYPE, one a line. Must match PHOTO_SEARCH_ATTRIBUTES in workflows/search-attributes.ts
+# NAME=TYPE, one a line. Must match PHOTO_SEARCH_ATTRIBUTES in src/common/search-attributes.ts
 # (test/docker-compose.test.ts checks names and types).
 SEARCH_ATTRIBUTES='
 PhotoSha256=Keyword
