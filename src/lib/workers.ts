@@ -17,6 +17,9 @@ import type { PhotoConfig } from './config';
  */
 export const DEFAULT_CONCURRENCY: Record<ServiceName, number> = { workflow: 40, upload: 4, filter: 8, share: 16 };
 
+/** How long running activities may finish after SIGINT/SIGTERM before the process exits anyway. */
+export const SHUTDOWN_GRACE_TIME = '30 seconds';
+
 export interface WorkerSetup {
   connection: NativeConnection;
   namespace: string;
@@ -52,7 +55,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
-    shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
+    shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
   return Promise.all(
     setup.services.map((service) => {
