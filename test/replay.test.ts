@@ -65,7 +65,7 @@ describe('replaying recorded histories', () => {
     results = await replay(fixtures);
   });
 
-  it('has fixtures to replay, from before and after the workflow last changed', () => {
+  it('has fixtures to replay, from before and after the workflow last changed, and of the fused path', () => {
     assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
     const reachesShare = (f: Fixture) => activityTypes(f).some((t) => t.startsWith('share'));
     const before = fixtures.filter((f) => reachesShare(f) && !patchesOf(f).includes(PATCH_ID));
@@ -75,6 +75,8 @@ describe('replaying recorded histories', () => {
       `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`,
     );
     assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
+    const fused = fixtures.filter((f) => activityTypes(f).includes('applyChain') && reachesShare(f));
+    assert.ok(fused.length > 0, 'no history takes the fuse: true branch (applyChain) through to the share step');
   });
 
   for (const fixture of fixtures) {

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
 import { createShareActivities } from '../../activities/share/activities';
@@ -30,6 +30,8 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long running activities may finish after a shutdown signal. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Wrapped around every activity the workers run (tests observe runs from inside their activities with these). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 import { workflowsPath } from './paths';
@@ -74,6 +76,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: TASK_QUEUES[service],
         activities: activitiesFor(service, setup),
         maxConcurrentActivityTaskExecutions: limit,
+        interceptors: { activity: setup.activityInterceptors ?? [] },
       });
     }),
   );
