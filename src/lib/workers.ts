@@ -6,6 +6,7 @@ import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { FileBlobStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { enableTestMarkers } from './test-markers';
 
 /**
  * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
@@ -54,6 +55,7 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
 
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
