@@ -98,6 +98,11 @@ export interface BenchReport {
 }
 
 const MB = 2 ** 20;
+/**
+ * The issue's worker memory target (BENCHMARKS.md, Targets). The benchmark judges all worker processes together
+ * against it; every single worker process stays below it, which the real-photo load test holds each one to.
+ */
+export const WORKER_RSS_TARGET_MB = 600;
 const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
 
 /** The issue's targets, judged on this run's numbers. */
@@ -131,9 +136,9 @@ export function judge(modes: ModeResult[]): Target[] {
     if (!mode) continue;
     targets.push({
       name: `${mode.label}: worker peak RSS, ${mode.inFlight} in flight`,
-      goal: '≤ 600 MB',
+      goal: `≤ ${WORKER_RSS_TARGET_MB} MB`,
       measured: `${f(mode.usage.peakWorkerRss / MB)} MB all worker processes together (largest one ${f(mode.usage.peakWorkerProcessRss / MB)} MB)`,
-      met: mode.usage.peakWorkerRss <= 600 * MB,
+      met: mode.usage.peakWorkerRss <= WORKER_RSS_TARGET_MB * MB,
     });
   }
   for (const id of ['ceiling', 'ceiling-plain'] as const) {
