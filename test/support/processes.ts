@@ -52,6 +52,8 @@ export interface WorkerProcessOptions {
   /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
   filterDelayMs?: number;
   concurrency?: number;
+  /** More environment variables for the process (test hooks, allocator settings). */
+  env?: Record<string, string>;
   /** For messages; defaults to the services. */
   name?: string;
   readyTimeoutMs?: number;
@@ -146,6 +148,7 @@ export class Processes {
       NANO_PHOTOS_DATA_DIR: o.dataDir,
       ...(o.webhook ? { NANO_PHOTOS_WEBHOOK_URL: o.webhook.url, NANO_PHOTOS_WEBHOOK_SECRET: o.webhook.secret } : {}),
       ...(o.filterDelayMs ? { NANO_PHOTOS_FILTER_DELAY_MS: String(o.filterDelayMs) } : {}),
+      ...o.env,
     };
     const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const name = o.name ?? `worker[${o.services.join(',')}]`;
