@@ -24,6 +24,8 @@ export interface PhotoConfig {
   galleryDir: string;
   upload: UploadLimits;
   webhook?: WebhookSettings;
+  /** host:port for the worker's Prometheus endpoint (SDK and project metrics); off when absent. */
+  metricsAddress?: string;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -61,5 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
         .map((root) => path.resolve(root)),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,
   };
 }

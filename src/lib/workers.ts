@@ -6,6 +6,7 @@ import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { FileBlobStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { activityMetrics, meteredStore } from './metrics';
 
 /**
  * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
@@ -34,7 +35,7 @@ export interface WorkerSetup {
 import { workflowsPath } from './paths';
 
 function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
-  const store = new FileBlobStore(setup.config.blobDir);
+  const store = meteredStore(new FileBlobStore(setup.config.blobDir), service);
   switch (service) {
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
@@ -72,6 +73,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES[service],
         activities: activitiesFor(service, setup),
+        interceptors: { activity: [activityMetrics(service)] },
         maxConcurrentActivityTaskExecutions: limit,
       });
     }),
