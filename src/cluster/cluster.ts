@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { serverAnswers } from '../lib/connection';
-import { freePort } from '../lib/free-port';
 import { say } from '../provision/executables';
 import type { ClusterBinaries } from '../provision/temporal-server';
 import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
@@ -28,6 +28,25 @@ export interface ClusterOptions {
   ui?: boolean;
 }
 
+/**
+ * The server records its members' ports in PostgreSQL as smallint (cluster_membership): a port above 32767, as the
+ * kernel hands out for port 0, makes it fail at start ("out of range for type smallint"). So pick free ports below.
+ */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (32_767 - 10_000));
+    if (!taken.has(port) && (await isFree(port))) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 async function pickPorts(given: Partial<ClusterPorts> = {}): Promise<ClusterPorts> {
   const names: (keyof ClusterPorts)[] = [
     'postgres',
@@ -44,7 +63,12 @@ async function pickPorts(given: Partial<ClusterPorts> = {}): Promise<ClusterPort
     'ui',
   ];
   const ports: Partial<ClusterPorts> = {};
-  for (const name of names) ports[name] = given[name] ?? (await freePort());
+  const taken = new Set(Object.values(given));
+  for (const name of names) {
+    const port = given[name] ?? (await freeLowPort(taken));
+    taken.add(port);
+    ports[name] = port;
+  }
   return ports as ClusterPorts;
 }
 
