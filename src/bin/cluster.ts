@@ -6,7 +6,7 @@ import { say } from '../provision/executables';
 import { provisionTemporalCli } from '../provision/temporal-cli';
 import { provisionCluster } from '../provision/temporal-server';
 
-const HELP = `Usage: npm run cluster -- [--port 7233] [--ui-port 8080] [--postgres-port N] [--dir DIR]
+const HELP = `Usage: npm run cluster -- [--port 7233] [--ui-port 8080] [--postgres-port N] [--dir DIR] [--provision-only]
 
 Runs a production-shape Temporal on this machine: PostgreSQL, the Temporal server (4 history shards, all services
 in one process, Prometheus metrics) and its Web UI, all on 127.0.0.1. Builds the server once (cached in .temporal/).
@@ -18,6 +18,7 @@ Options:
   --postgres-port N  PostgreSQL (default: a free port)
   --metrics-port N   the server's Prometheus endpoint (default 9090)
   --dir DIR          data and logs (default .temporal/cluster)
+  --provision-only   build what is missing, start nothing (CI does this up front)
   -h, --help         this text`;
 
 function port(value: string | undefined, flag: string): number | undefined {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
       'postgres-port': { type: 'string' },
       'metrics-port': { type: 'string' },
       dir: { type: 'string' },
+      'provision-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -45,6 +47,10 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const binaries = await provisionCluster(provisionTemporalCli);
+  if (values['provision-only']) {
+    say(`Provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(binaries).join(', ')}`);
+    return;
+  }
   const cluster = await Cluster.start({
     binaries,
     dir: path.resolve(values.dir ?? path.join(stateDir, 'cluster')),

@@ -36,8 +36,12 @@ describe('SIGKILL of the Temporal server or of PostgreSQL mid-run', { timeout: 1
     });
   });
   after(async () => {
-    await world.cleanup();
-    await stopCluster?.();
+    // The cluster first, while its folder still exists; then the workers and the folder.
+    try {
+      await stopCluster?.();
+    } finally {
+      await world.cleanup();
+    }
   });
 
   async function startRuns(tag: string): Promise<WorkflowHandle[]> {

@@ -45,8 +45,12 @@ describe('the pipeline on a production-shape Temporal (PostgreSQL, 4 shards)', {
     });
   });
   after(async () => {
-    await world.cleanup();
-    await stopCluster?.();
+    // The cluster first, while its folder still exists; then the workers and the folder.
+    try {
+      await stopCluster?.();
+    } finally {
+      await world.cleanup();
+    }
   });
 
   it('is set up the way docker-compose sets it up: 4 history shards, namespace default, the search attributes', async () => {
