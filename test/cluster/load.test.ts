@@ -26,8 +26,12 @@ describe(
       ({ cluster, client, stop: stopCluster } = await startTestCluster(world));
     });
     after(async () => {
-      await world.cleanup();
-      await stopCluster?.();
+      // The cluster first, while its folder still exists; then the workers and the folder.
+      try {
+        await stopCluster?.();
+      } finally {
+        await world.cleanup();
+      }
     });
 
     it('completes every run, each with its own photo, each shared once', async () => {
