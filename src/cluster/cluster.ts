@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -47,7 +47,20 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-async function pickPorts(given: Partial<ClusterPorts> = {}): Promise<ClusterPorts> {
+/**
+ * Ports given now win; then the ones this data folder used last time, if still free; then fresh ones. Keeping them
+ * matters: the server records its members' addresses in the database, and a restart on new ports leaves stale
+ * members behind that it keeps trying until their heartbeats expire.
+ */
+async function pickPorts(dir: string, given: Partial<ClusterPorts> = {}): Promise<ClusterPorts> {
+  const file = path.join(dir, 'ports.json');
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<ClusterPorts>) : {};
+  const ports = await choosePorts(given, saved);
+  writeFileSync(file, `${JSON.stringify(ports, null, 2)}\n`);
+  return ports;
+}
+
+async function choosePorts(given: Partial<ClusterPorts>, saved: Partial<ClusterPorts>): Promise<ClusterPorts> {
   const names: (keyof ClusterPorts)[] = [
     'postgres',
     'frontend',
@@ -65,7 +78,9 @@ async function pickPorts(given: Partial<ClusterPorts> = {}): Promise<ClusterPort
   const ports: Partial<ClusterPorts> = {};
   const taken = new Set(Object.values(given));
   for (const name of names) {
-    const port = given[name] ?? (await freeLowPort(taken));
+    const previous = saved[name];
+    const reuse = previous !== undefined && !taken.has(previous) && (await isFree(previous)) ? previous : undefined;
+    const port = given[name] ?? reuse ?? (await freeLowPort(taken));
     taken.add(port);
     ports[name] = port;
   }
@@ -99,7 +114,7 @@ export class Cluster {
   /** Starts everything; on any failure, stops what it had started and rethrows. */
   static async start(o: ClusterOptions): Promise<Cluster> {
     mkdirSync(o.dir, { recursive: true });
-    const cluster = new Cluster(o, await pickPorts(o.ports));
+    const cluster = new Cluster(o, await pickPorts(o.dir, o.ports));
     try {
       await cluster.startPostgres();
       await cluster.migrateSchemas();
