@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { serverAnswers } from '../lib/connection';
@@ -8,14 +7,10 @@ import { say } from '../provision/executables';
 import type { ClusterBinaries } from '../provision/temporal-server';
 import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
 import { DB_USER, startPostgres, type Postgres } from './postgres';
-import { SCHEMA_SCRIPT, serverEnv, SETUP_SCRIPT, sharedServerEnv, type ServerPorts } from './server-env';
+import { pickPorts, type ClusterPorts } from './ports';
+import { SCHEMA_SCRIPT, serverEnv, SETUP_SCRIPT, sharedServerEnv } from './server-env';
 
 const run = promisify(execFile);
-
-export interface ClusterPorts extends ServerPorts {
-  postgres: number;
-  ui: number;
-}
 
 export interface ClusterOptions {
   binaries: ClusterBinaries;
@@ -26,65 +21,6 @@ export interface ClusterOptions {
   ports?: Partial<ClusterPorts>;
   /** Start the Web UI (default true). */
   ui?: boolean;
-}
-
-/**
- * The server records its members' ports in PostgreSQL as smallint (cluster_membership): a port above 32767, as the
- * kernel hands out for port 0, makes it fail at start ("out of range for type smallint"). So pick free ports below.
- */
-async function freeLowPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * (32_767 - 10_000));
-    if (!taken.has(port) && (await isFree(port))) return port;
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * Ports given now win; then the ones this data folder used last time, if still free; then fresh ones. Keeping them
- * matters: the server records its members' addresses in the database, and a restart on new ports leaves stale
- * members behind that it keeps trying until their heartbeats expire.
- */
-async function pickPorts(dir: string, given: Partial<ClusterPorts> = {}): Promise<ClusterPorts> {
-  const file = path.join(dir, 'ports.json');
-  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<ClusterPorts>) : {};
-  const ports = await choosePorts(given, saved);
-  writeFileSync(file, `${JSON.stringify(ports, null, 2)}\n`);
-  return ports;
-}
-
-async function choosePorts(given: Partial<ClusterPorts>, saved: Partial<ClusterPorts>): Promise<ClusterPorts> {
-  const names: (keyof ClusterPorts)[] = [
-    'postgres',
-    'frontend',
-    'frontendHttp',
-    'frontendMembership',
-    'history',
-    'historyMembership',
-    'matching',
-    'matchingMembership',
-    'worker',
-    'workerMembership',
-    'metrics',
-    'ui',
-  ];
-  const ports: Partial<ClusterPorts> = {};
-  const taken = new Set(Object.values(given));
-  for (const name of names) {
-    const previous = saved[name];
-    const reuse = previous !== undefined && !taken.has(previous) && (await isFree(previous)) ? previous : undefined;
-    const port = given[name] ?? reuse ?? (await freeLowPort(taken));
-    taken.add(port);
-    ports[name] = port;
-  }
-  return ports as ClusterPorts;
 }
 
 /**
@@ -223,6 +159,7 @@ export class Cluster {
         return false;
       }
     });
+    say(`Web UI ready on ${url} (pid ${this.ui.pid}).`);
     return this.ui;
   }
 
