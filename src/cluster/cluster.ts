@@ -6,7 +6,7 @@ import { serverAnswers } from '../lib/connection';
 import { say } from '../provision/executables';
 import type { ClusterBinaries } from '../provision/temporal-server';
 import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
-import { DB_USER, startPostgres, type Postgres } from './postgres';
+import { startPostgres, type Postgres } from './postgres';
 import { pickPorts, type ClusterPorts } from './ports';
 import { SCHEMA_SCRIPT, serverEnv, SETUP_SCRIPT, sharedServerEnv } from './server-env';
 
@@ -74,6 +74,7 @@ export class Cluster {
       binDir: this.o.binaries.postgresBinDir,
       dir: path.join(this.o.dir, 'postgres'),
       port: this.ports.postgres,
+      superuser: sharedServerEnv().POSTGRES_USER,
     });
     say(
       `PostgreSQL ready on ${this.ip}:${this.ports.postgres} (pid ${this.postgres.process.pid}, ${Date.now() - started} ms).`,
@@ -90,7 +91,7 @@ export class Cluster {
       SQL_TOOL: this.o.binaries.sqlTool,
       POSTGRES_SEEDS: this.ip,
       DB_PORT: String(this.ports.postgres),
-      POSTGRES_USER: shared.POSTGRES_USER ?? DB_USER,
+      POSTGRES_USER: shared.POSTGRES_USER,
       SQL_PASSWORD: this.requirePostgres().password,
       DBNAME: shared.DBNAME,
       VISIBILITY_DBNAME: shared.VISIBILITY_DBNAME,

@@ -5,14 +5,13 @@ import path from 'node:path';
 import { say } from '../provision/executables';
 import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
 
-/** The role Temporal connects as; docker/temporal-server.env names it too (POSTGRES_USER). */
-export const DB_USER = 'temporal';
-
 export interface PostgresSetup {
   binDir: string;
   /** Holds data/ (the cluster), the password and the log. */
   dir: string;
   port: number;
+  /** The superuser initdb creates: the role Temporal connects as (POSTGRES_USER in docker/temporal-server.env). */
+  superuser: string;
 }
 
 export interface Postgres {
@@ -23,7 +22,7 @@ export interface Postgres {
 
 /**
  * PostgreSQL refuses to run as root: as root, the data folder belongs to, and the server runs as, the Debian
- * package's unprivileged `postgres` user. As anyone else, it runs as that user.
+ * package's unprivileged `postgres` user. Started by anyone else, it runs as that user.
  */
 function serviceUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -36,7 +35,7 @@ function ownedFolder(dir: string, user: { uid: number; gid: number } | undefined
   if (user) chownSync(dir, user.uid, user.gid);
 }
 
-/** Creates the database cluster once (superuser `temporal`, password auth over TCP); later starts reuse it. */
+/** Creates the database cluster once (password auth over TCP); later starts reuse it. */
 function initOnce(o: PostgresSetup, user: ReturnType<typeof serviceUser>): string {
   const data = path.join(o.dir, 'data');
   const passwordFile = path.join(o.dir, 'password');
@@ -55,7 +54,7 @@ function initOnce(o: PostgresSetup, user: ReturnType<typeof serviceUser>): strin
     '-D',
     data,
     '-U',
-    DB_USER,
+    o.superuser,
     '--auth=scram-sha-256',
     `--pwfile=${pwfile}`,
     '-E',

@@ -24,8 +24,14 @@ export function parseEnvFile(text: string): Record<string, string> {
   return Object.fromEntries(entries);
 }
 
-export function sharedServerEnv(): Record<string, string> {
-  return parseEnvFile(readFileSync(SERVER_ENV_FILE, 'utf8'));
+/** What the cluster itself reads from the shared settings (the server reads the rest). */
+const REQUIRED = ['DB', 'DBNAME', 'VISIBILITY_DBNAME', 'POSTGRES_USER', 'NUM_HISTORY_SHARDS'] as const;
+
+export function sharedServerEnv(): Record<string, string> & Record<(typeof REQUIRED)[number], string> {
+  const env = parseEnvFile(readFileSync(SERVER_ENV_FILE, 'utf8'));
+  const missing = REQUIRED.filter((key) => !env[key]);
+  if (missing.length) throw new Error(`${SERVER_ENV_FILE}: missing ${missing.join(', ')}`);
+  return env as Record<string, string> & Record<(typeof REQUIRED)[number], string>;
 }
 
 /** Every port the single server process listens on; all on one loopback address. */
