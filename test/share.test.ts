@@ -13,7 +13,7 @@ import { createGalleryShare } from '../activities/share/gallery';
 import { createWebhookShare } from '../activities/share/webhook';
 import type { ImageRef, ShareInput } from '../src/common/types';
 import { signWebhook, verifyWebhook } from '../activities/share/webhook-signature';
-import { FileBlobStore } from '../src/lib/blob-store';
+import { FileBlobStore, FileObjectStore } from '../src/lib/blob-store';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const SECRET = 'test-secret-5b1f0c9e';
@@ -64,7 +64,7 @@ describe('gallery', () => {
   let n = 0;
   const newGallery = () => {
     const galleryDir = path.join(tmp, `gallery-${++n}`);
-    return { galleryDir, gallery: createGalleryShare({ store, galleryDir }) };
+    return { galleryDir, gallery: createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }) };
   };
   const entries = (html: string) => html.match(/<figure>/g)?.length ?? 0;
 
@@ -157,7 +157,7 @@ describe('gallery', () => {
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         run(
-          createGalleryShare({ store, galleryDir }).shareGallery,
+          createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }).shareGallery,
           share({ idempotencyKey: `photo-${i}:gallery`, title: `t${i}` }),
         ),
       ),

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { installQuietRuntime } from '../lib/logging';
 import { SERVICE_NAMES } from '../common/task-queues';
+import { openObjectStore } from '../lib/blob-store';
 import { loadConfig } from '../lib/config';
 import { parseFilterFlag } from '../lib/filter-flags';
 import { describeProgress, describeResult, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
@@ -76,7 +77,13 @@ async function main(): Promise<void> {
   };
 
   try {
-    await processDemoPhoto(new Client({ connection }), photo, uiUrl, config.webhook !== undefined, config.galleryDir);
+    await processDemoPhoto(
+      new Client({ connection }),
+      photo,
+      uiUrl,
+      config.webhook !== undefined,
+      openObjectStore(config.galleryStore).locationOf('index.html'),
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -99,7 +106,7 @@ async function processDemoPhoto(
   photo: string,
   uiUrl: string,
   webhook: boolean,
-  galleryDir: string,
+  galleryIndex: string,
 ): Promise<void> {
   const handle = await startPhotoRun(client, {
     source: { path: photo },
@@ -110,7 +117,7 @@ async function processDemoPhoto(
   console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
   const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
   console.log(`\n${describeResult(result)}`);
-  console.log(`\nGallery: ${path.join(galleryDir, 'index.html')} (open it in a browser)`);
+  console.log(`\nGallery: ${galleryIndex} (open it in a browser)`);
   console.log(`See the run step by step: ${link}`);
 }
 
