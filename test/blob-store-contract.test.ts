@@ -18,7 +18,7 @@ import {
   STORE_MISCONFIGURED,
   type ObjectStore,
 } from '../src/lib/blob-store';
-import type { StoreSettings } from '../src/lib/config';
+import { loadConfig, type StoreSettings } from '../src/lib/config';
 import { startS3Server, type S3Server } from '../src/lib/s3-server';
 import { jpeg } from './support/images';
 
@@ -351,5 +351,60 @@ describe('S3 errors are classified for Temporal', () => {
       await s3.start();
     }
     assert.equal((await store.get(blob.key)).toString(), 'before the outage');
+  });
+});
+
+describe('store settings', () => {
+  test('the file driver under the data folder by default; an s3 blob URL brings the gallery into its bucket', () => {
+    const local = loadConfig({ NANO_PHOTOS_DATA_DIR: '/srv/photos' });
+    assert.deepEqual(local.blobStore, { driver: 'file', dir: '/srv/photos/blobs', setting: 'NANO_PHOTOS_BLOB_DIR' });
+    assert.deepEqual(local.galleryStore, {
+      driver: 'file',
+      dir: '/srv/photos/gallery',
+      setting: 'NANO_PHOTOS_GALLERY_DIR',
+    });
+    assert.deepEqual(loadConfig({ NANO_PHOTOS_BLOB_URL: 'file:///mnt/shared/blobs' }).blobStore, {
+      driver: 'file',
+      dir: '/mnt/shared/blobs',
+      setting: 'NANO_PHOTOS_BLOB_URL',
+    });
+
+    const shared = loadConfig({
+      NANO_PHOTOS_BLOB_URL: 's3://photos/nano/blobs/',
+      NANO_PHOTOS_S3_ENDPOINT: 'http://10.0.0.4:7070',
+      AWS_ACCESS_KEY_ID: 'key',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    const s3 = { endpoint: 'http://10.0.0.4:7070', forcePathStyle: true, region: 'us-east-1' };
+    assert.deepEqual(shared.blobStore, {
+      driver: 's3',
+      bucket: 'photos',
+      prefix: 'nano/blobs',
+      s3,
+      setting: 'NANO_PHOTOS_BLOB_URL',
+    });
+    assert.equal(shared.galleryStore.driver === 's3' && shared.galleryStore.prefix, 'gallery');
+    assert.ok(!JSON.stringify(shared).includes('secret'), 'credentials stay with the AWS SDK, not in the config');
+    const aws = loadConfig({ NANO_PHOTOS_BLOB_URL: 's3://photos', NANO_PHOTOS_GALLERY_URL: 's3://site/g' });
+    assert.deepEqual(aws.galleryStore.driver === 's3' && [aws.galleryStore.bucket, aws.galleryStore.prefix], [
+      'site',
+      'g',
+    ]);
+    assert.equal(aws.blobStore.driver === 's3' && aws.blobStore.s3.forcePathStyle, false);
+  });
+
+  test('a malformed setting is refused, naming it', () => {
+    for (const [env, message] of [
+      [{ NANO_PHOTOS_BLOB_URL: 'http://example.com/x' }, /NANO_PHOTOS_BLOB_URL: expected file:\/\/\/absolute/],
+      [{ NANO_PHOTOS_BLOB_URL: 's3://Bad_Bucket' }, /"Bad_Bucket" is not a valid bucket name/],
+      [{ NANO_PHOTOS_GALLERY_URL: 's3://ok-bucket/a b' }, /NANO_PHOTOS_GALLERY_URL: .*the prefix may hold/],
+      [
+        { NANO_PHOTOS_BLOB_URL: 's3://photos', NANO_PHOTOS_BLOB_DIR: '/x' },
+        /NANO_PHOTOS_BLOB_URL or NANO_PHOTOS_BLOB_DIR/,
+      ],
+      [{ NANO_PHOTOS_S3_ENDPOINT: '127.0.0.1:7070' }, /NANO_PHOTOS_S3_ENDPOINT: expected http\(s\):\/\/host:port/],
+      [{ NANO_PHOTOS_S3_FORCE_PATH_STYLE: 'yes' }, /NANO_PHOTOS_S3_FORCE_PATH_STYLE: expected true or false/],
+    ] as const)
+      assert.throws(() => loadConfig(env), message);
   });
 });

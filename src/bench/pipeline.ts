@@ -32,6 +32,8 @@ export interface Deployment {
   client: Client;
   connection: Connection;
   workers: Child[];
+  /** Other processes the mode depends on, measured with it (e.g. the S3 server). */
+  services: Watched[];
   dataDir: string;
   watched(): Watched[];
   stopWorkers(): Promise<void>;
@@ -54,9 +56,11 @@ export async function deploy(ctx: BenchContext, name: string, persistent: boolea
     connection,
     client: new Client({ connection }),
     workers: [],
+    services: [],
     dataDir,
     watched: () => [
       ...deployment.workers.map((w) => ({ label: w.label, pid: w.pid, worker: true })),
+      ...deployment.services,
       { label: 'dev-server', pid: server.child.pid, worker: false },
       { label: 'bench client', pid: process.pid, worker: false },
     ],
