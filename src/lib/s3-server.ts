@@ -67,8 +67,8 @@ export class S3Server {
   }
 
   /** A store location on this server: the bucket, under `prefix`. */
-  location(prefix = '', setting = 'NANO_PHOTOS_BLOB_URL'): S3Location {
-    return { driver: 's3', bucket: this.bucket, prefix, s3: this.s3Settings(), setting };
+  location(prefix = ''): S3Location {
+    return { driver: 's3', bucket: this.bucket, prefix, s3: this.s3Settings(), setting: 'NANO_PHOTOS_BLOB_URL' };
   }
 
   /** The environment a worker on this server needs: the blob store URL, the endpoint, the credentials. */

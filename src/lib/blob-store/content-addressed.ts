@@ -62,7 +62,7 @@ export class ContentAddressedStore implements BlobStore {
 
 /** The default, embedded blob store: a folder of `<2-char prefix>/<sha256>.<ext>` files. */
 export class FileBlobStore extends ContentAddressedStore {
-  constructor(readonly root: string) {
+  constructor(root: string) {
     super(new FileObjectStore(root));
   }
 }

@@ -53,11 +53,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
   private readonly prefix: string;
 
-  constructor(
-    private readonly settings: S3Location,
-    client?: S3Client,
-  ) {
-    this.client = client ?? s3Client(settings.s3);
+  constructor(private readonly settings: S3Location) {
+    this.client = s3Client(settings.s3);
     this.prefix = settings.prefix && !settings.prefix.endsWith('/') ? `${settings.prefix}/` : settings.prefix;
   }
 
