@@ -17,8 +17,9 @@ import {
   sha256,
   STORE_MISCONFIGURED,
   type ObjectStore,
+  type StoreSettings,
 } from '../src/lib/blob-store';
-import { loadConfig, type StoreSettings } from '../src/lib/config';
+import { loadConfig } from '../src/lib/config';
 import { startS3Server, type S3Server } from '../src/lib/s3-server';
 import { jpeg } from './support/images';
 

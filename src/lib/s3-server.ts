@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { CreateBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { provisionVersitygw } from '../provision/versitygw';
 import { s3Client } from './blob-store/s3-store';
-import type { S3Location, S3Settings } from './config';
+import type { S3Location, S3Settings } from './blob-store/settings';
 import { freePort } from './free-port';
 
 export const DEFAULT_BUCKET = 'nano-photos';

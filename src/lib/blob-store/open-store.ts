@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { StoreSettings } from '../config';
+import type { StoreSettings } from './settings';
 import { ContentAddressedStore } from './content-addressed';
 import { FileObjectStore } from './file-store';
 import { S3ObjectStore } from './s3-store';

@@ -9,7 +9,7 @@ import {
   type _Object,
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
-import type { S3Location, S3Settings } from '../config';
+import type { S3Location, S3Settings } from './settings';
 import { checkName, type ObjectInfo, type ObjectStore, type PutOptions } from './types';
 
 /** The failure type of a store that cannot work until someone fixes a setting: never retried. */
