@@ -89,7 +89,7 @@ describe('applyChain (fused filters)', () => {
       'only the original and the output in the store: intermediates stayed in memory',
     );
     assert.ok(
-      (await storedKeys(store.root)).some((k) => k.endsWith('.raw')),
+      (await storedKeys(path.join(root, 'shared'))).some((k) => k.endsWith('.raw')),
       'the step-by-step run did store raw intermediates (what the fused run must not)',
     );
     const monolith = await applyChainInProcess(data, BENCH_CHAIN);

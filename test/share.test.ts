@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -14,7 +15,8 @@ import { createGalleryShare } from '../activities/share/gallery';
 import { createWebhookShare } from '../activities/share/webhook';
 import type { ImageRef, ShareInput } from '../src/common/types';
 import { signWebhook, verifyWebhook } from '../activities/share/webhook-signature';
-import { FileBlobStore } from '../src/lib/blob-store';
+import { partialName } from '../src/lib/atomic-write';
+import { FileBlobStore, FileObjectStore } from '../src/lib/blob-store';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const SECRET = 'test-secret-5b1f0c9e';
@@ -65,7 +67,7 @@ describe('gallery', () => {
   let n = 0;
   const newGallery = () => {
     const galleryDir = path.join(tmp, `gallery-${++n}`);
-    return { galleryDir, gallery: createGalleryShare({ store, galleryDir }) };
+    return { galleryDir, gallery: createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }) };
   };
   const entries = (html: string) => html.match(/<figure>/g)?.length ?? 0;
 
@@ -91,13 +93,15 @@ describe('gallery', () => {
     const first = await run(gallery.shareGallery, share());
     const name = path.basename(first.location, '.jpg');
     // What a worker killed inside writeAtomic leaves behind, for this entry and for another one.
-    await writeFile(path.join(galleryDir, `${name}.jpg.0123456789ab.partial`), 'half');
-    await writeFile(path.join(galleryDir, `${name}.json.ba9876543210.partial`), 'half');
-    await writeFile(path.join(galleryDir, 'someone-else_gallery-00000000.jpg.0123456789ab.partial'), 'half');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const partialOf = (file: string) => path.basename(partialName(path.join(galleryDir, file), dead, 0));
+    await writeFile(path.join(galleryDir, partialOf(`${name}.jpg`)), 'half');
+    await writeFile(path.join(galleryDir, partialOf(`${name}.json`)), 'half');
+    await writeFile(path.join(galleryDir, partialOf('someone-else_gallery-00000000.jpg')), 'half');
     await run(gallery.shareGallery, share());
     assert.deepEqual(
       (await readdir(galleryDir)).filter((f) => f.endsWith('.partial')),
-      ['someone-else_gallery-00000000.jpg.0123456789ab.partial'],
+      [partialOf('someone-else_gallery-00000000.jpg')],
     );
   });
 
@@ -158,7 +162,7 @@ describe('gallery', () => {
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         run(
-          createGalleryShare({ store, galleryDir }).shareGallery,
+          createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }).shareGallery,
           share({ idempotencyKey: `photo-${i}:gallery`, title: `t${i}` }),
         ),
       ),

@@ -1,11 +1,12 @@
-import type { BlobStore } from '../../src/lib/blob-store';
+import type { BlobStore, ObjectStore } from '../../src/lib/blob-store';
 import type { WebhookSettings } from '../../src/lib/config';
 import { createGalleryShare } from './gallery';
 import { createWebhookShare } from './webhook';
 
 export interface ShareDeps {
   store: BlobStore;
-  galleryDir: string;
+  /** Where the gallery lives: a folder or a bucket prefix that every share worker publishes into. */
+  gallery: ObjectStore;
   webhook?: WebhookSettings;
 }
 

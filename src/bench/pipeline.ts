@@ -34,6 +34,8 @@ export interface Deployment {
   client: Client;
   connection: Connection;
   workers: Child[];
+  /** Other processes the mode depends on, measured with it (e.g. the S3 server). */
+  services: Watched[];
   dataDir: string;
   watched(): Watched[];
   stopWorkers(): Promise<void>;
@@ -81,9 +83,11 @@ async function deployOn(
     connection,
     client: new Client({ connection }),
     workers: [],
+    services: [],
     dataDir,
     watched: () => [
       ...deployment.workers.map((w) => ({ label: w.label, pid: w.pid, worker: true })),
+      ...deployment.services,
       ...servers.map((s) => ({ ...s, worker: false })),
       { label: 'bench client', pid: process.pid, worker: false },
     ],

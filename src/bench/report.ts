@@ -215,6 +215,14 @@ export function hopTable(modes: ModeResult[]) {
   return table(head, rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r']);
 }
 
+/** Time inside each activity, where the blob store's reads and writes happen: the drivers' cost per step. */
+export function stepTable(modes: ModeResult[]) {
+  const withSteps = modes.filter((m) => m.unit === 'photos/s' && m.stepP50);
+  const steps = [...new Set(withSteps.flatMap((m) => Object.keys(m.stepP50!)))];
+  const rows = withSteps.map((m) => [m.label, ...steps.map((s) => f(m.stepP50![s]))]);
+  return table(['mode', ...steps], rows, ['l', ...steps.map(() => 'r' as const)]);
+}
+
 export function processTable(modes: ModeResult[]) {
   const labels = [...new Set(modes.flatMap((m) => m.usage.processes.map((p) => p.label)))];
   const head = ['mode', ...labels, 'total CPU'];
@@ -265,6 +273,9 @@ export function printable(report: BenchReport): string {
     '',
     'Per-hop orchestration overhead, medians in ms (from event histories):',
     hopTable(report.modes).text,
+    '',
+    'Time inside each activity, medians in ms (blob store reads and writes included):',
+    stepTable(report.modes).text,
     '',
     'By process: CPU ms per photo (pipeline), peak RSS:',
     processTable(report.modes).text,
@@ -333,6 +344,13 @@ export function markdown(report: BenchReport, previousFile: string): string {
     '### Where a hop goes (medians, ms)',
     '',
     hopTable(report.modes).markdown,
+    '',
+    '### Time inside each activity (medians, ms)',
+    '',
+    "Start to completion of each activity, from the event history: the step's blob store reads and writes " +
+      'included, so modes on different blob drivers compare step by step.',
+    '',
+    stepTable(report.modes).markdown,
     '',
     '### By process: CPU per photo (or pipeline), peak RSS',
     '',

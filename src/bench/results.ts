@@ -9,6 +9,7 @@ export type ModeId =
   | 'monolith'
   | 'monolith-filters'
   | 'nano'
+  | 'nano-s3'
   | 'fused'
   | 'nano-single'
   | 'ceiling'
@@ -48,6 +49,8 @@ export interface ModeResult {
   idleHops?: HopStats;
   /** Workflow start → first activity start, median. */
   firstDispatchP50?: number;
+  /** Time inside each activity type (start → completion, blob reads and writes included), median ms. */
+  stepP50?: Record<string, number>;
   usage: Usage;
   /** CPU milliseconds per photo (or pipeline) by process. */
   cpuMsPerJob: Record<string, number>;
@@ -92,6 +95,19 @@ export function hopStats(hops: Hop[]): HopStats {
       }),
     ),
   };
+}
+
+function stepMedians(timelines: RunTimeline[]): Record<string, number> {
+  const steps = timelines.flatMap((t) => t.steps);
+  return Object.fromEntries(
+    [...new Set(steps.map((s) => s.type))].map((type) => [
+      type,
+      percentile(
+        steps.filter((s) => s.type === type).map((s) => s.ms),
+        50,
+      ),
+    ]),
+  );
 }
 
 /** One measured batch of a mode: its timings, what its processes used meanwhile and, for workflows, their timelines. */
@@ -160,6 +176,7 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
           50,
         )
       : undefined,
+    stepP50: timelines.length ? stepMedians(timelines) : undefined,
     usage,
     cpuMsPerJob,
     retries: timelines.flatMap((t) => t.retries),

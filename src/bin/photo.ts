@@ -6,7 +6,7 @@ import { progressQuery } from '../../workflows';
 import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
 import { innermostMessage } from '../common/failures';
 import type { UploadSource } from '../common/types';
-import { FileBlobStore } from '../lib/blob-store';
+import { openBlobStore } from '../lib/blob-store';
 import { DEFAULT_UI_URL, loadConfig, type PhotoConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
@@ -75,7 +75,7 @@ function checkRequest(filters: string[], shares: string[]): Omit<ProcessPhotoInp
 async function sourceOf(arg: string, workerPath: boolean, config: PhotoConfig): Promise<UploadSource> {
   if (/^https?:\/\//i.test(arg)) return { url: arg };
   if (workerPath) return { path: path.resolve(arg) };
-  return putPhotoFile(new FileBlobStore(config.blobDir), path.resolve(arg));
+  return putPhotoFile(openBlobStore(config.blobStore), path.resolve(arg));
 }
 
 /** The Web UI page of a run. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseStoreUrl, type S3Settings, type StoreSettings } from './blob-store/settings';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { projectRoot } from './project-root';
 import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
@@ -43,6 +44,11 @@ export interface PhotoConfig {
   /** The Temporal Web UI, for the links clients print (TEMPORAL_UI_URL). */
   uiUrl: string;
   dataDir: string;
+  /** NANO_PHOTOS_BLOB_URL: where blobs live; by default the file driver in blobDir. */
+  blobStore: StoreSettings;
+  /** NANO_PHOTOS_GALLERY_URL: where the gallery lives; galleryDir, or with an s3 blob store its bucket's gallery/. */
+  galleryStore: StoreSettings;
+  /** The file driver's folders (NANO_PHOTOS_BLOB_DIR, NANO_PHOTOS_GALLERY_DIR, or a file:// URL's folder). */
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
@@ -93,12 +99,59 @@ export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.NANO_PHOTOS_STATE_DIR ?? path.join(projectRoot, '.temporal'));
 }
 
+function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
+  const endpoint = env.NANO_PHOTOS_S3_ENDPOINT || undefined;
+  if (endpoint && !/^https?:\/\/[^/]+\/?$/.test(endpoint))
+    throw new Error(`NANO_PHOTOS_S3_ENDPOINT: expected http(s)://host:port, received ${JSON.stringify(endpoint)}`);
+  const pathStyle = env.NANO_PHOTOS_S3_FORCE_PATH_STYLE;
+  if (pathStyle !== undefined && pathStyle !== '' && pathStyle !== 'true' && pathStyle !== 'false')
+    throw new Error(`NANO_PHOTOS_S3_FORCE_PATH_STYLE: expected true or false, received ${JSON.stringify(pathStyle)}`);
+  return {
+    endpoint,
+    forcePathStyle: pathStyle ? pathStyle === 'true' : endpoint !== undefined,
+    region: env.AWS_REGION || (endpoint ? 'us-east-1' : undefined),
+  };
+}
+
+/** A store chosen by a URL setting or by a folder setting (not both), else the file driver in `folder`. */
+function storeOf(env: NodeJS.ProcessEnv, urlSetting: string, dirSetting: string, folder: string, s3: S3Settings) {
+  const url = env[urlSetting];
+  if (!url) return { store: { driver: 'file', dir: folder, setting: dirSetting } as const, dir: folder };
+  if (env[dirSetting]) throw new Error(`set ${urlSetting} or ${dirSetting}, not both`);
+  const store = parseStoreUrl(urlSetting, url, s3);
+  return { store, dir: store.driver === 'file' ? store.dir : folder };
+}
+
 /**
  * Worker-side settings, all from the environment. Secrets (the webhook URL and key) are read here, in the worker,
  * so they never appear in workflow input or history.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   const dataDir = path.resolve(env.NANO_PHOTOS_DATA_DIR ?? path.join(projectRoot, '.data'));
+  const s3 = s3Settings(env);
+  const blob = storeOf(
+    env,
+    'NANO_PHOTOS_BLOB_URL',
+    'NANO_PHOTOS_BLOB_DIR',
+    path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
+    s3,
+  );
+  const gallery = storeOf(
+    env,
+    'NANO_PHOTOS_GALLERY_URL',
+    'NANO_PHOTOS_GALLERY_DIR',
+    path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
+    s3,
+  );
+  // One bucket for everything by default: an s3 blob store puts the gallery under gallery/ in its bucket.
+  const galleryStore: StoreSettings =
+    blob.store.driver === 's3' && !env.NANO_PHOTOS_GALLERY_URL && !env.NANO_PHOTOS_GALLERY_DIR
+      ? {
+          ...blob.store,
+          prefix: 'gallery',
+          setting: 'NANO_PHOTOS_GALLERY_URL (default: the bucket of NANO_PHOTOS_BLOB_URL)',
+        }
+      : gallery.store;
   const url = env.NANO_PHOTOS_WEBHOOK_URL;
   const secret = env.NANO_PHOTOS_WEBHOOK_SECRET;
   if (url && !secret)
@@ -113,8 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     },
     uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
     dataDir,
-    blobDir: path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
-    galleryDir: path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
+    blobStore: blob.store,
+    galleryStore,
+    blobDir: blob.dir,
+    galleryDir: gallery.dir,
     upload: {
       maxBytes: integer(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
       maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),

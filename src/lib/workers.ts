@@ -4,7 +4,7 @@ import { createFilterActivities } from '../../activities/filters/activities';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
-import { FileBlobStore } from './blob-store';
+import { openBlobStore, openObjectStore, probeStore, type BlobStore, type ObjectStore } from './blob-store';
 import type { PhotoConfig } from './config';
 import { activityMetrics, meteredStore } from './metrics';
 import { enableTestMarkers } from './test-markers';
@@ -38,8 +38,26 @@ export interface WorkerSetup {
 
 import { workflowsPath } from './paths';
 
-function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
-  const store = meteredStore(new FileBlobStore(setup.config.blobDir), service);
+interface Stores {
+  store: BlobStore;
+  gallery: ObjectStore;
+}
+
+/**
+ * The stores this process's services use, each proven usable first: a wrong bucket, key or folder stops the worker
+ * at start with the setting to fix, not at its first photo.
+ */
+async function openStores(setup: WorkerSetup): Promise<Stores> {
+  const store = openBlobStore(setup.config.blobStore);
+  const gallery = openObjectStore(setup.config.galleryStore);
+  if (setup.services.some((s) => s !== 'workflow')) await probeStore(store.objects, 'blob store');
+  if (setup.services.includes('share')) await probeStore(gallery, 'gallery');
+  return { store, gallery };
+}
+
+function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup, stores: Stores): object {
+  const store = meteredStore(stores.store, service);
+  const gallery = stores.gallery;
   switch (service) {
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
@@ -50,7 +68,7 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
         ...createChainActivities({ store, delayMs: setup.config.filterDelayMs }),
       };
     case 'share':
-      return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
+      return createShareActivities({ store, gallery, webhook: setup.config.webhook });
   }
 }
 
@@ -62,6 +80,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     namespace: setup.namespace,
     shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
+  const stores = await openStores(setup);
   return Promise.all(
     setup.services.map((service) => {
       const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];
@@ -77,7 +96,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       return Worker.create({
         ...common,
         taskQueue: TASK_QUEUES[service],
-        activities: activitiesFor(service, setup),
+        activities: activitiesFor(service, setup, stores),
         maxConcurrentActivityTaskExecutions: limit,
         interceptors: { activity: [activityMetrics(service), ...(setup.activityInterceptors ?? [])] },
       });
