@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SHARE_MAX_ATTEMPTS } from '../workflows/activity-options';
+import { loadConfig } from '../src/lib/config';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { processPhoto, progressQuery } from '../workflows/process-photo';
 import { TASK_QUEUES } from '../src/common/task-queues';
@@ -72,7 +73,13 @@ describe('processPhoto on the time-skipping server', () => {
       },
     });
     // A gallery folder of its own: the other tests here check that theirs stays empty.
-    const config = { ...world.config, galleryDir: path.join(world.dir, 'gallery-progress') };
+    const config = {
+      ...loadConfig({
+        NANO_PHOTOS_DATA_DIR: world.config.dataDir,
+        NANO_PHOTOS_GALLERY_DIR: path.join(world.dir, 'gallery-progress'),
+      }),
+      webhook: world.config.webhook,
+    };
     return withWorkers(
       env,
       config,

@@ -11,17 +11,24 @@ import { TASK_QUEUES } from '../src/common/task-queues';
 /** Bad input is never retried; everything else is, with backoff and a bound. */
 const nonRetryableErrorTypes = [INVALID_INPUT];
 
+/**
+ * Upload and filters: attempts back off to 30 s apart, about 2.5 minutes in all, so an outage of the blob store or
+ * a worker host (an S3 server restarting, a machine rebooting) is ridden out rather than failing the photo.
+ */
+export const SERVICE_MAX_ATTEMPTS = 10;
+const serviceRetry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: SERVICE_MAX_ATTEMPTS,
+  nonRetryableErrorTypes,
+} as const;
+
 export const uploadOptions: ActivityOptions = {
   taskQueue: TASK_QUEUES.upload,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
+  retry: serviceRetry,
 };
 
 /** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
@@ -29,13 +36,7 @@ export const filterOptions: ActivityOptions = {
   taskQueue: TASK_QUEUES.filter,
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
+  retry: serviceRetry,
 };
 
 /**
