@@ -62,7 +62,11 @@ export async function storeEncoded(
   format: OutputFormat,
   quality: number,
 ): Promise<ImageRef> {
-  const data = await encode(image, format, quality);
+  return storeEncodedData(store, await encode(image, format, quality), format);
+}
+
+/** Stores bytes already encoded as `format`, described by their own header. */
+export async function storeEncodedData(store: BlobStore, data: Buffer, format: OutputFormat): Promise<ImageRef> {
   const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
   const blob = await store.put(data, extensionOf(format));
   return { ...blob, format, width, height, channels };
