@@ -51,6 +51,8 @@ export interface WorkerProcessOptions {
   webhook?: { url: string; secret: string };
   /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
   filterDelayMs?: number;
+  /** More environment, e.g. NANO_PHOTOS_BLUESKY_* settings or a test hook. */
+  env?: NodeJS.ProcessEnv;
   concurrency?: number;
   /** For messages; defaults to the services. */
   name?: string;
@@ -146,6 +148,7 @@ export class Processes {
       NANO_PHOTOS_DATA_DIR: o.dataDir,
       ...(o.webhook ? { NANO_PHOTOS_WEBHOOK_URL: o.webhook.url, NANO_PHOTOS_WEBHOOK_SECRET: o.webhook.secret } : {}),
       ...(o.filterDelayMs ? { NANO_PHOTOS_FILTER_DELAY_MS: String(o.filterDelayMs) } : {}),
+      ...o.env,
     };
     const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const name = o.name ?? `worker[${o.services.join(',')}]`;
