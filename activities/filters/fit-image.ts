@@ -59,7 +59,8 @@ export function createFitActivities({ store }: { store: BlobStore }) {
       const limits = checkLimits(input.limits);
       if (fits(image, limits)) return image;
       return withHeartbeat(async () => {
-        for (let side = Math.min(limits.maxSide, Math.max(image.width, image.height)); side >= MIN_SIDE;) {
+        const largest = Math.min(limits.maxSide, Math.max(image.width, image.height));
+        for (let side = largest; side >= Math.min(MIN_SIDE, largest);) {
           for (const quality of QUALITIES) {
             const pipeline = (await openImage(store, image))
               .resize(side, side, { fit: 'inside', withoutEnlargement: true })
