@@ -18,9 +18,10 @@ Options:
 
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 TEMPORAL_PROFILE; NANO_PHOTOS_DATA_DIR (blob store and gallery, default .data/), NANO_PHOTOS_BLOB_DIR,
-NANO_PHOTOS_GALLERY_DIR, NANO_PHOTOS_UPLOAD_ROOTS, NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET (share
-target secrets live here, never in workflow input), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down, for crash
-demos). SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
+NANO_PHOTOS_GALLERY_DIR, NANO_PHOTOS_UPLOAD_ROOTS, NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET,
+NANO_PHOTOS_BLUESKY_SERVICE, NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (share target secrets
+live here, never in workflow input), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down, for crash demos).
+SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
