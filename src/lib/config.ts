@@ -107,8 +107,8 @@ function blueskySettings(env: NodeJS.ProcessEnv): BlueskySettings | undefined {
           .join(', '),
     );
   }
-  const url = URL.canParse(service ?? DEFAULT_BLUESKY_SERVICE)
-    ? new URL(service ?? DEFAULT_BLUESKY_SERVICE)
+  const url = URL.canParse(service || DEFAULT_BLUESKY_SERVICE)
+    ? new URL(service || DEFAULT_BLUESKY_SERVICE)
     : undefined;
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
     throw new Error(
