@@ -66,22 +66,22 @@ export interface PostRecord {
   [k: string]: unknown;
 }
 
-/** The post: its text, the run's start time, and the photo with the title as alt text and its aspect ratio. */
+/** The post: its text, the run's start time, and the photo with its alt text (the title) and aspect ratio. */
 export function postRecord(input: {
-  title: string;
-  filters: string[];
+  text: string;
+  alt: string;
   createdAt: string;
   image: ImageRef;
   blob: unknown;
 }): PostRecord {
-  const { title, filters, createdAt, image, blob } = input;
+  const { text, alt, createdAt, image, blob } = input;
   return {
     $type: POST_COLLECTION,
-    text: postText(title, filters),
+    text,
     createdAt,
     embed: {
       $type: 'app.bsky.embed.images',
-      images: [{ image: blob, alt: title, aspectRatio: { width: image.width, height: image.height } }],
+      images: [{ image: blob, alt, aspectRatio: { width: image.width, height: image.height } }],
     },
   };
 }

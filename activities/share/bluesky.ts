@@ -131,7 +131,7 @@ export function createBlueskyShare(deps: BlueskyDeps) {
   return {
     async shareBluesky(input: ShareInput): Promise<ShareReceipt> {
       const { idempotencyKey, title, filters, createdAt, image } = checkInput(input);
-      postText(title, filters); // a post Bluesky would refuse fails here, before anything is sent
+      const text = postText(title, filters); // a text Bluesky would refuse fails here, before anything is sent
       const agent = await signIn();
       const { did, handle } = agent.session!;
       const rkey = postRecordKey(createdAt, idempotencyKey);
@@ -151,7 +151,7 @@ export function createBlueskyShare(deps: BlueskyDeps) {
       const { data: uploaded } = await call('uploading the image', () =>
         agent.uploadBlob(bytes, { encoding: MIME[image.format as keyof typeof MIME] }),
       );
-      const record = postRecord({ title, filters, createdAt, image, blob: uploaded.blob });
+      const record = postRecord({ text, alt: title, createdAt, image, blob: uploaded.blob });
       let uri: string;
       try {
         // swapRecord null: create only. The identical record again is a no-op; anything else is InvalidSwap.
