@@ -14,7 +14,7 @@ import { startPhotoRun } from '../../src/lib/photo-runs';
 import { canvas } from '../support/images';
 import { tempWorld, withWorkers } from '../support/pipeline';
 import { devServerEnv } from '../support/temporal';
-import { startBlueskyNetwork, type BlueskyAccount, type BlueskyNetwork } from '../support/bluesky-network';
+import { startBlueskyNetwork, type BlueskyAccount, type BlueskyNetwork } from '../../src/lib/bluesky-network';
 
 const COLLECTION = 'app.bsky.feed.post';
 

@@ -8,7 +8,7 @@ import { startPhotoRun } from '../../src/lib/photo-runs';
 import type { ServiceName } from '../../src/common/task-queues';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitFor } from '../support/processes';
-import { startBlueskyNetwork, type BlueskyAccount, type BlueskyNetwork } from '../support/bluesky-network';
+import { startBlueskyNetwork, type BlueskyAccount, type BlueskyNetwork } from '../../src/lib/bluesky-network';
 
 describe('the share worker killed after the PDS stored the post', { timeout: 5 * 60_000 }, () => {
   const world = new Processes();

@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AtpAgent } from '@atproto/api';
-import type { BlueskySettings } from '../../src/lib/config';
-import { freePort } from '../../src/lib/free-port';
-import { provisionBlueskyNetwork } from '../../src/provision/bluesky-network';
+import type { BlueskySettings } from './config';
+import { freePort } from './free-port';
+import { provisionBlueskyNetwork } from '../provision/bluesky-network';
 
 /**
- * A real, local Bluesky network for a test file: the reference PDS and a PLC directory in one Node 24 process on
- * free loopback ports, with its data in a temp folder. `stop()` ends that process by its pid and removes the folder.
+ * A real, local Bluesky network for tests and fixture recording: the reference PDS and a PLC directory in one
+ * Node 24 process on free loopback ports, with its data in a temp folder. `stop()` ends that process by its pid and
+ * removes the folder.
  */
 export interface BlueskyNetwork {
   /** The PDS, as workers reach it (NANO_PHOTOS_BLUESKY_SERVICE). */
