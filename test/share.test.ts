@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -241,8 +242,13 @@ describe('webhook', () => {
       assert.equal(post.signatureValid, true);
       assert.equal(post.headers['idempotency-key'], input.idempotencyKey);
       assert.equal(post.headers['content-type'], 'application/json');
+      // The format the README documents, computed here from scratch, not with the project's own signWebhook: a
+      // change to the format on both sides would still fail here (and break every receiver out there).
       const ts = post.headers['x-nano-photos-timestamp'] as string;
-      assert.equal(post.headers['x-nano-photos-signature'], signWebhook(SECRET, ts, post.rawBody));
+      assert.match(ts, /^\d{10}$/, 'unix seconds');
+      assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 60, `timestamp ${ts} is now`);
+      const independent = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${post.rawBody}`, 'utf8').digest('hex')}`;
+      assert.equal(post.headers['x-nano-photos-signature'], independent);
       assert.equal(verifyWebhook('another-secret', post.headers, post.rawBody), false);
       assert.equal(
         verifyWebhook(
@@ -261,6 +267,19 @@ describe('webhook', () => {
     }
     assert.ok(body.text!.includes('Sunset &lt;3') && body.content!.includes('Sunset <3'));
     assert.deepEqual(body.allowed_mentions, { parse: [] });
+  });
+
+  test('verifyWebhook accepts what any HMAC-SHA256 implementation of the documented format signs', () => {
+    // What a receiver written in another language would send back to check against: hex HMAC of "<ts>.<body>".
+    const body = '{"text":"héllo ✓"}';
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = `sha256=${createHmac('sha256', SECRET)
+      .update(Buffer.from(`${ts}.${body}`, 'utf8'))
+      .digest('hex')}`;
+    assert.equal(verifyWebhook(SECRET, { timestamp: ts, signature }, body), true);
+    assert.equal(verifyWebhook(SECRET, { timestamp: ts, signature }, Buffer.from(body, 'utf8')), true);
+    assert.equal(verifyWebhook(SECRET, { timestamp: String(Number(ts) + 1), signature }, body), false);
+    assert.equal(signWebhook(SECRET, ts, body), signature);
   });
 
   test('an old signature is refused', () => {

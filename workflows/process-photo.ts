@@ -1,4 +1,4 @@
-import { ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   defineQuery,
   patched,
@@ -13,13 +13,13 @@ import type { FilterActivities } from '../activities/filters/activities';
 import type { FitActivities } from '../activities/filters/fit-image';
 import { innermostMessage } from '../src/common/failures';
 import { completeChain, validateChain } from '../src/common/filter-chain';
-import { INVALID_INPUT, invalidInput } from '../src/common/params';
+import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
+import { filterOptions, shareOptions, uploadOptions } from './activity-options';
 import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
 import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
-import { TASK_QUEUES } from '../src/common/task-queues';
 import {
   SHARE_TARGETS,
   type ProcessPhotoInput,
@@ -29,53 +29,6 @@ import {
 } from '../src/common/workflow-io';
 
 export const progressQuery = defineQuery<Progress>('progress');
-
-/** Bad input is never retried; everything else is, with backoff and a bound. */
-const nonRetryableErrorTypes = [INVALID_INPUT];
-
-const uploadOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.upload,
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
-const filterOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.filter,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/**
- * Share targets are other people's services: ride out an outage of an hour or more (attempts back off to 5 minutes
- * apart, about 2 hours in all) and then give up, so a run never waits forever.
- */
-export const SHARE_MAX_ATTEMPTS = 25;
-const shareOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.share,
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: SHARE_MAX_ATTEMPTS,
-    nonRetryableErrorTypes,
-  },
-};
 
 const { upload } = proxyActivities<UploadActivities>(uploadOptions);
 const filters = proxyActivities<FilterActivities>(filterOptions);

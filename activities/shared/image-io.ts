@@ -1,6 +1,7 @@
 import { extensionOf } from '../../src/common/formats';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
+import { markPoint } from '../../src/lib/test-markers';
 import type { ImageRef, OutputFormat } from '../../src/common/types';
 
 /**
@@ -62,7 +63,10 @@ export async function storeEncoded(
   format: OutputFormat,
   quality: number,
 ): Promise<ImageRef> {
-  return storeEncodedData(store, await encode(image, format, quality), format);
+  await markPoint('encode-start');
+  const data = await encode(image, format, quality);
+  await markPoint('encode-end', { bytes: data.length });
+  return storeEncodedData(store, data, format);
 }
 
 /** Stores bytes already encoded as `format`, described by their own header. */

@@ -51,7 +51,10 @@ export interface ModeResult {
   longestGap?: { ms: number; before: string };
   /** The longest time between a run closing and its result reaching the benchmark client (ms). */
   maxResultDelayMs?: number;
-  /** Output blob keys by photo (one, unless runs of the same photo differed), where the mode produces photos. */
+  /**
+   * Output blob keys by every photo the mode ran (one key, unless runs of the same photo differed; none if no run of
+   * it gave an output), where the mode produces photos.
+   */
   outputs: Record<string, string[]>;
 }
 
@@ -157,8 +160,10 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
       (g, t) => (g && g.ms >= t.longestGap.ms ? g : t.longestGap),
       undefined,
     ),
+    // Every photo the mode ran is listed, with no key if no run of it gave an output: a gap the report flags.
     outputs: timings.reduce<Record<string, string[]>>((acc, t) => {
-      if (t.output && !(acc[t.photo] ??= []).includes(t.output)) acc[t.photo].push(t.output);
+      const keys = (acc[t.photo] ??= []);
+      if (t.output && !keys.includes(t.output)) keys.push(t.output);
       return acc;
     }, {}),
   };

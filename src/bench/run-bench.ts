@@ -48,7 +48,7 @@ async function megapixels(photos: string[]): Promise<string> {
   return lo === hi ? `${hi.toFixed(1)} MP` : `${lo.toFixed(1)}–${hi.toFixed(1)} MP`;
 }
 
-/** Runs the benchmark the options describe; sets a failing exit code if the modes' outputs differ. */
+/** Runs the benchmark the options describe; fails (exit code 1) unless all modes' outputs are there and equal. */
 export async function runBench(options: BenchOptions): Promise<void> {
   const { quick, modes, count, rounds, limit, ceilingLimit, markdownFile, persistent, concurrency, workerEnv } =
     options;

@@ -96,21 +96,29 @@ interface Scenario {
   expect: { completes: true } | { failsWith: RegExp };
 }
 
+const successInput = (photo: string): ProcessPhotoInput => ({
+  source: { path: photo },
+  filters: [
+    { filter: 'resize', params: { width: 64 } },
+    { filter: 'sepia' },
+    { filter: 'watermark', params: { text: 'nano-photos' } },
+    { filter: 'output', params: { format: 'jpeg', quality: 80 } },
+  ],
+  share: ['gallery', 'webhook'],
+  title: 'Replay fixture',
+});
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'success',
     about: 'resize, sepia, watermark and a JPEG output, shared to the gallery and the webhook',
-    input: (photo) => ({
-      source: { path: photo },
-      filters: [
-        { filter: 'resize', params: { width: 64 } },
-        { filter: 'sepia' },
-        { filter: 'watermark', params: { text: 'nano-photos' } },
-        { filter: 'output', params: { format: 'jpeg', quality: 80 } },
-      ],
-      share: ['gallery', 'webhook'],
-      title: 'Replay fixture',
-    }),
+    input: successInput,
+    expect: { completes: true },
+  },
+  {
+    name: 'fused',
+    about: "the success scenario's chain with fuse: true: the filters as one applyChain activity",
+    input: (photo) => ({ ...successInput(photo), fuse: true }),
     expect: { completes: true },
   },
   {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { projectRoot } from './project-root';
+import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
 
 /**
  * The one place the environment is read: every process (worker, client, demo, benchmark) loads its settings here
@@ -69,6 +70,11 @@ export interface PhotoConfig {
   killAfterBlueskyPost?: boolean;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
   filterDelayMs?: number;
+  /**
+   * Crash tests only: where the worker leaves markers of its progress through image work, and where it stops
+   * (NANO_PHOTOS_TEST_MARKER_DIR, NANO_PHOTOS_TEST_HOLD_AT; see test-markers.ts). Unset in any real deployment.
+   */
+  testMarkers?: TestMarkerSettings;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -79,6 +85,18 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
     throw new Error(`${name}: expected an integer of at least ${min}, received ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function testMarkers(env: NodeJS.ProcessEnv): TestMarkerSettings | undefined {
+  const dir = env.NANO_PHOTOS_TEST_MARKER_DIR;
+  const holdAt = env.NANO_PHOTOS_TEST_HOLD_AT || undefined;
+  if (holdAt !== undefined && !MARKER_POINTS.includes(holdAt as MarkerPoint)) {
+    throw new Error(
+      `NANO_PHOTOS_TEST_HOLD_AT: expected one of ${MARKER_POINTS.join(', ')}, received ${JSON.stringify(holdAt)}`,
+    );
+  }
+  if (holdAt && !dir) throw new Error('NANO_PHOTOS_TEST_HOLD_AT is set but NANO_PHOTOS_TEST_MARKER_DIR is not');
+  return dir ? { dir: path.resolve(dir), holdAt: holdAt as MarkerPoint | undefined } : undefined;
 }
 
 export function parsePort(name: string, raw: string): number {
@@ -155,5 +173,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     bluesky: blueskySettings(env),
     killAfterBlueskyPost: env.NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST === '1' || undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
+    testMarkers: testMarkers(env),
   };
 }

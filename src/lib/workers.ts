@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
 import { createFitActivities } from '../../activities/filters/fit-image';
@@ -7,6 +7,7 @@ import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { FileBlobStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { enableTestMarkers } from './test-markers';
 
 /**
  * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
@@ -18,6 +19,9 @@ import type { PhotoConfig } from './config';
  */
 export const DEFAULT_CONCURRENCY: Record<ServiceName, number> = { workflow: 40, upload: 4, filter: 8, share: 16 };
 
+/** How long running activities may finish after SIGINT/SIGTERM before the process exits anyway. */
+export const SHUTDOWN_GRACE_TIME = '30 seconds';
+
 export interface WorkerSetup {
   connection: NativeConnection;
   namespace: string;
@@ -28,6 +32,8 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long running activities may finish after a shutdown signal. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Wrapped around every activity the workers run (tests observe runs from inside their activities with these). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 import { workflowsPath } from './paths';
@@ -58,10 +64,11 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
 
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
-    shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
+    shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
   return Promise.all(
     setup.services.map((service) => {
@@ -80,6 +87,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: TASK_QUEUES[service],
         activities: activitiesFor(service, setup),
         maxConcurrentActivityTaskExecutions: limit,
+        interceptors: { activity: setup.activityInterceptors ?? [] },
       });
     }),
   );

@@ -34,7 +34,7 @@ describe('the share worker killed after the PDS stored the post', { timeout: 5 *
       NANO_PHOTOS_BLUESKY_HANDLE: bob.settings.handle,
       NANO_PHOTOS_BLUESKY_APP_PASSWORD: bob.settings.appPassword,
     };
-    const start = (services: ServiceName[], env: NodeJS.ProcessEnv = bluesky) =>
+    const start = (services: ServiceName[], env: Record<string, string> = bluesky) =>
       world.startWorker({ services, address, dataDir: world.dataDir, env });
     await start(['workflow', 'upload', 'filter']);
     // This one kills itself (SIGKILL) right after putRecord succeeded, before the activity can complete.

@@ -51,9 +51,9 @@ export interface WorkerProcessOptions {
   webhook?: { url: string; secret: string };
   /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
   filterDelayMs?: number;
-  /** More environment, e.g. NANO_PHOTOS_BLUESKY_* settings or a test hook. */
-  env?: NodeJS.ProcessEnv;
   concurrency?: number;
+  /** More environment variables for the process (test hooks, allocator settings). */
+  env?: Record<string, string>;
   /** For messages; defaults to the services. */
   name?: string;
   readyTimeoutMs?: number;
