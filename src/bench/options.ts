@@ -16,11 +16,15 @@ export const ALL_MODES: ModeId[] = [
   'nano-single',
   'ceiling',
   'ceiling-plain',
+  'nano-cluster',
+  'ceiling-cluster',
 ];
 /** Enough pipelines at once to keep the workflow worker and the server busy (see BENCHMARKS.md). */
 export const CEILING_IN_FLIGHT = 16;
 /** Modes only full runs include. */
 export const FULL_ONLY: ModeId[] = ['monolith-filters', 'nano-single'];
+/** Modes on `npm run cluster`'s PostgreSQL-backed server: only with --cluster (they need PostgreSQL and a Go build). */
+export const CLUSTER_MODES: ModeId[] = ['nano-cluster', 'ceiling-cluster'];
 
 /** The pipeline modes on photo workers, by worker layout. */
 export const PHOTO_MODES = [
@@ -65,6 +69,7 @@ ${WORKLOAD_LABEL}, on real photographs.
   ceiling    the real workflow with no-op services: what orchestration alone sustains (pipelines/s)
   ceiling-plain   the same for a plain workflow of six no-op activities
   monolith-filters   the filter chain alone on photos in memory (full runs only; a reference)
+  nano-cluster, ceiling-cluster   nano and ceiling on the production-shape cluster (PostgreSQL, 4 shards; --cluster)
 Prints a table (progress lines go to stderr), and on full runs writes BENCHMARKS.md. Takes a few minutes;
 --quick takes under a minute and only proves the harness works.
 
@@ -78,6 +83,7 @@ Options:
   --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each (default 3, quick 1)
   --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
   --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
+  --cluster            also run nano and ceiling on a fresh \`npm run cluster\` server (PostgreSQL, 4 shards)
   --markdown FILE      where to write the report (default BENCHMARKS.md on full runs, none with --quick)
   --server-db D        file: a SQLite file with the settings of \`npm run server\` (default); memory
   --concurrency S=N    worker concurrency for service S (processes of one service group), repeatable
@@ -137,13 +143,16 @@ export function parseOptions(args: string[]): Options | 'help' {
       concurrency: { type: 'string', multiple: true },
       'worker-env': { type: 'string', multiple: true },
       keep: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
   const quick = values.quick!;
   const modes = (values.modes?.split(',').map((m) => m.trim()) ??
-    ALL_MODES.filter((m) => !(quick && FULL_ONLY.includes(m)))) as ModeId[];
+    ALL_MODES.filter(
+      (m) => !(quick && FULL_ONLY.includes(m)) && (values.cluster || !CLUSTER_MODES.includes(m)),
+    )) as ModeId[];
   for (const m of modes)
     if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode ${m}; expected some of ${ALL_MODES.join(', ')}`);
   if (values['server-db'] !== 'file' && values['server-db'] !== 'memory')

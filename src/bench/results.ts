@@ -5,7 +5,16 @@ import type { JobTiming } from './workload';
 
 /** What a benchmark mode measured, and how rounds of measurements combine into one result. */
 
-export type ModeId = 'monolith' | 'monolith-filters' | 'nano' | 'fused' | 'nano-single' | 'ceiling' | 'ceiling-plain';
+export type ModeId =
+  | 'monolith'
+  | 'monolith-filters'
+  | 'nano'
+  | 'fused'
+  | 'nano-single'
+  | 'ceiling'
+  | 'ceiling-plain'
+  | 'nano-cluster'
+  | 'ceiling-cluster';
 
 export interface HopStats {
   count: number;

@@ -6,13 +6,16 @@ import { SERVICE_NAMES } from '../common/task-queues';
 import { devServerArgs } from '../lib/dev-server';
 import { projectRoot } from '../lib/project-root';
 import { provisionTemporalCli } from '../provision/temporal-cli';
+import { provisionCluster, SERVER_VERSION } from '../provision/temporal-server';
+import { sharedServerEnv } from '../cluster/server-env';
 import { samplePhotos } from '../lib/sample-photos';
 import { DEFAULT_CONCURRENCY } from '../lib/workers';
 import { stopAll, workerScriptEnv } from './cluster';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
-import { ALL_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
+import { ALL_MODES, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
 import {
   deploy,
+  deployOnCluster,
   PHOTO_INPUT,
   pipelineRound,
   startNoopWorkers,
@@ -76,6 +79,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const warmup = jobList(photos, quick ? 2 : limit);
   const idle = jobList(photos, quick ? 1 : 4);
   const cli = modes.some((m) => !m.startsWith('monolith')) ? await provisionTemporalCli() : undefined;
+  const clusterBinaries = modes.some((m) => CLUSTER_MODES.includes(m))
+    ? await provisionCluster(provisionTemporalCli)
+    : undefined;
   const pragmas = devServerArgs({ port: 0, uiPort: false, dbFile: 'x' }).filter(
     (_, i, a) => a[i - 1] === '--sqlite-pragma',
   );
@@ -225,6 +231,47 @@ export async function runBench(options: BenchOptions): Promise<void> {
         }
       });
     }
+    if (clusterBinaries) {
+      const onCluster = async (name: string, body: (d: Deployment) => Promise<void>) => {
+        const deployment = await deployOnCluster(ctx, name, clusterBinaries);
+        try {
+          await body(deployment);
+        } finally {
+          await deployment.stop();
+        }
+      };
+      if (modes.includes('nano-cluster')) {
+        log('nano-cluster: starting a cluster (PostgreSQL, 4 shards) and worker processes, one per service group');
+        await onCluster('photos', async (d) => {
+          await startPhotoWorkers(ctx, d, 'split', concurrency, workerEnv);
+          const info: ModeInfo = {
+            id: 'nano-cluster',
+            label: '(b) nano on PostgreSQL',
+            description:
+              'as (b), on `npm run cluster`: the Temporal server with 4 history shards on PostgreSQL instead of the ' +
+              'dev server on SQLite',
+            unit: 'photos/s',
+            inFlight: limit,
+          };
+          await measure(d, info, PHOTO_INPUT, jobs, warmup, idle);
+        });
+      }
+      if (modes.includes('ceiling-cluster')) {
+        log('ceiling-cluster: starting a cluster, the real workflow worker and no-op activity workers');
+        await onCluster('ceiling', async (d) => {
+          await startNoopWorkers(ctx, d, workerEnv);
+          const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+          const info: ModeInfo = {
+            id: 'ceiling-cluster',
+            label: 'ceiling on PostgreSQL',
+            description: 'as ceiling: processPhoto, on the PostgreSQL-backed server with 4 history shards',
+            unit: 'pipelines/s',
+            inFlight: ceilingLimit,
+          };
+          await measure(d, info, PHOTO_INPUT, noop(quick ? 40 : 600), noop(quick ? 10 : 50), noop(quick ? 2 : 10));
+        });
+      }
+    }
     results.sort((a, b) => ALL_MODES.indexOf(a.id) - ALL_MODES.indexOf(b.id));
   } finally {
     await stopAll();
@@ -252,6 +299,11 @@ export async function runBench(options: BenchOptions): Promise<void> {
           .map(([k, v]) => `${k}=${v}`)
           .join(' ') || '(none)',
       ceiling: `${ceilingLimit} pipelines in flight`,
+      ...(clusterBinaries
+        ? {
+            cluster: `\`npm run cluster\`'s Temporal server ${SERVER_VERSION} (${sharedServerEnv().NUM_HISTORY_SHARDS} history shards) on PostgreSQL, a fresh one per mode`,
+          }
+        : {}),
     },
     modes: results,
     targets: judge(results),

@@ -75,6 +75,8 @@ export interface PhotoConfig {
    * (NANO_PHOTOS_TEST_MARKER_DIR, NANO_PHOTOS_TEST_HOLD_AT; see test-markers.ts). Unset in any real deployment.
    */
   testMarkers?: TestMarkerSettings;
+  /** host:port for the worker's Prometheus endpoint (SDK and project metrics); off when absent. */
+  metricsAddress?: string;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -174,5 +176,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     killAfterBlueskyPost: env.NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST === '1' || undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
     testMarkers: testMarkers(env),
+    metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,
   };
 }

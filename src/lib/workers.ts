@@ -7,6 +7,7 @@ import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { FileBlobStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { activityMetrics, meteredStore } from './metrics';
 import { enableTestMarkers } from './test-markers';
 
 /**
@@ -39,7 +40,7 @@ export interface WorkerSetup {
 import { workflowsPath } from './paths';
 
 function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
-  const store = new FileBlobStore(setup.config.blobDir);
+  const store = meteredStore(new FileBlobStore(setup.config.blobDir), service);
   switch (service) {
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
@@ -87,7 +88,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: TASK_QUEUES[service],
         activities: activitiesFor(service, setup),
         maxConcurrentActivityTaskExecutions: limit,
-        interceptors: { activity: setup.activityInterceptors ?? [] },
+        interceptors: { activity: [activityMetrics(service), ...(setup.activityInterceptors ?? [])] },
       });
     }),
   );

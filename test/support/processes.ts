@@ -51,6 +51,8 @@ export interface WorkerProcessOptions {
   webhook?: { url: string; secret: string };
   /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
   filterDelayMs?: number;
+  /** NANO_PHOTOS_METRICS_ADDRESS: the worker's Prometheus endpoint. */
+  metricsAddress?: string;
   concurrency?: number;
   /** More environment variables for the process (test hooks, allocator settings). */
   env?: Record<string, string>;
@@ -148,6 +150,7 @@ export class Processes {
       NANO_PHOTOS_DATA_DIR: o.dataDir,
       ...(o.webhook ? { NANO_PHOTOS_WEBHOOK_URL: o.webhook.url, NANO_PHOTOS_WEBHOOK_SECRET: o.webhook.secret } : {}),
       ...(o.filterDelayMs ? { NANO_PHOTOS_FILTER_DELAY_MS: String(o.filterDelayMs) } : {}),
+      ...(o.metricsAddress ? { NANO_PHOTOS_METRICS_ADDRESS: o.metricsAddress } : {}),
       ...o.env,
     };
     const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
