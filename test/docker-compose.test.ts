@@ -390,8 +390,8 @@ describe('Dockerfile and .dockerignore', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   const instructions = dockerfile.split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
 
-  it('builds on node:20-slim with npm ci, dev dependencies included (tsx runs the worker)', () => {
-    assert.match(instructions.find((l) => /^FROM\s/i.test(l)) ?? '', /^FROM\s+node:20-slim(\s|$)/i);
+  it('builds on node:24-slim (an LTS line in engines) with npm ci, dev dependencies included (tsx runs the worker)', () => {
+    assert.match(instructions.find((l) => /^FROM\s/i.test(l)) ?? '', /^FROM\s+node:24-slim(\s|$)/i);
     const ci = instructions.find((l) => /\bnpm ci\b/.test(l));
     assert.ok(ci, 'runs npm ci');
     assert.doesNotMatch(ci, /--omit[= ]dev|--production|--only[= ]prod/);

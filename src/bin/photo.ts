@@ -33,7 +33,7 @@ this machine's disk; a URL is fetched by the upload service. It prints the workf
 Options:
   --filter SPEC   a filter step, repeatable; e.g. --filter resize:width=1080 --filter watermark:text="© me"
   --share TARGET  ${SHARE_TARGETS.join(' or ')}, repeatable
-  --title TEXT    title for the gallery and messages (default: the file name)
+  --title TEXT    title for the gallery and messages, and a Bluesky post's alt text (default: the file name)
   --id ID         workflow ID (default photo-<content hash>-<random>)
   --worker-path   send the file's path instead of its bytes: the upload worker reads it from its own disk
                   (it must lie under the worker's NANO_PHOTOS_UPLOAD_ROOTS)

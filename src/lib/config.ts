@@ -30,6 +30,21 @@ export interface WebhookSettings {
   secret: string;
 }
 
+/**
+ * The Bluesky share target's account. `appPassword` is an app password (Settings → Privacy and security → App
+ * passwords), never the account's own; only ever read from the share worker's environment.
+ */
+export interface BlueskySettings {
+  /** The account's PDS, e.g. https://bsky.social. */
+  service: string;
+  /** A handle (alice.bsky.social), a DID or the account's email. */
+  handle: string;
+  appPassword: string;
+}
+
+/** Bluesky's own PDS host: where accounts made on bsky.app live. */
+export const DEFAULT_BLUESKY_SERVICE = 'https://bsky.social';
+
 /** The local dev server that `npm run server` and `npm run demo` start; their flags override these. */
 export interface LocalServerSettings {
   ip: string;
@@ -53,6 +68,12 @@ export interface PhotoConfig {
   galleryDir: string;
   upload: UploadLimits;
   webhook?: WebhookSettings;
+  bluesky?: BlueskySettings;
+  /**
+   * Test hook for crash tests (NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST=1): the share worker kills itself right after
+   * the PDS has stored a post, before the activity can complete, as a crash at the worst moment would.
+   */
+  killAfterBlueskyPost?: boolean;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
   filterDelayMs?: number;
   /**
@@ -122,9 +143,34 @@ function storeOf(env: NodeJS.ProcessEnv, urlSetting: string, dirSetting: string,
   return { store, dir: store.driver === 'file' ? store.dir : folder };
 }
 
+function blueskySettings(env: NodeJS.ProcessEnv): BlueskySettings | undefined {
+  const { NANO_PHOTOS_BLUESKY_SERVICE: service, NANO_PHOTOS_BLUESKY_HANDLE: handle } = env;
+  const appPassword = env.NANO_PHOTOS_BLUESKY_APP_PASSWORD;
+  if (!service && !handle && !appPassword) return undefined;
+  if (!handle || !appPassword) {
+    throw new Error(
+      'Bluesky: set both NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (and NANO_PHOTOS_BLUESKY_SERVICE ' +
+        `for a PDS other than ${DEFAULT_BLUESKY_SERVICE}); missing: ` +
+        [!handle && 'NANO_PHOTOS_BLUESKY_HANDLE', !appPassword && 'NANO_PHOTOS_BLUESKY_APP_PASSWORD']
+          .filter(Boolean)
+          .join(', '),
+    );
+  }
+  const url = URL.canParse(service || DEFAULT_BLUESKY_SERVICE)
+    ? new URL(service || DEFAULT_BLUESKY_SERVICE)
+    : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new Error(
+      `NANO_PHOTOS_BLUESKY_SERVICE: expected the PDS's http(s) URL without credentials, e.g. ${DEFAULT_BLUESKY_SERVICE}, ` +
+        `received ${JSON.stringify(service)}`,
+    );
+  }
+  return { service: url.origin, handle: handle.replace(/^@/, ''), appPassword };
+}
+
 /**
- * Worker-side settings, all from the environment. Secrets (the webhook URL and key) are read here, in the worker,
- * so they never appear in workflow input or history.
+ * Worker-side settings, all from the environment. Secrets (the webhook URL and key, the Bluesky app password) are
+ * read here, in the worker, so they never appear in workflow input or history.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   const dataDir = path.resolve(env.NANO_PHOTOS_DATA_DIR ?? path.join(projectRoot, '.data'));
@@ -181,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
         .map((root) => path.resolve(root)),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    bluesky: blueskySettings(env),
+    killAfterBlueskyPost: env.NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST === '1' || undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
     testMarkers: testMarkers(env),
     metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,

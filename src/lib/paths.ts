@@ -12,6 +12,8 @@ export const paths = {
   testServerDir: path.join(stateDir, 'test-server'),
   versitygwDir: path.join(stateDir, 'versitygw'),
   versitygwBinary: path.join(stateDir, 'versitygw', 'versitygw'),
+  node24Dir: path.join(stateDir, 'node24'),
+  blueskyNetworkDir: path.join(stateDir, 'bluesky'),
 };
 
 /** The workflow bundle's entry point. */

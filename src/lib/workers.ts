@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
+import { createFitActivities } from '../../activities/filters/fit-image';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
@@ -66,9 +67,17 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
       return {
         ...createFilterActivities({ store, delayMs: setup.config.filterDelayMs }),
         ...createChainActivities({ store, delayMs: setup.config.filterDelayMs }),
+        // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
+        ...createFitActivities({ store }),
       };
     case 'share':
-      return createShareActivities({ store, gallery, webhook: setup.config.webhook });
+      return createShareActivities({
+        store,
+        gallery,
+        webhook: setup.config.webhook,
+        bluesky: setup.config.bluesky,
+        killAfterBlueskyPost: setup.config.killAfterBlueskyPost,
+      });
   }
 }
 
