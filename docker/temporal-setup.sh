@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prepares a running Temporal server for nano-photos: creates the namespace if it is missing and registers the custom
 # search attributes the workflow upserts. docker-compose.yml runs it (service temporal-setup, temporalio/admin-tools)
-# once the server is healthy; the workers start after it succeeds. Safe to run again: an existing namespace is kept,
+# once the server is healthy; the workers start after it succeeds. `npm run cluster` runs it too, with the project's
+# Temporal CLI on PATH. Safe to run again: an existing namespace is kept,
 # and attributes that already exist with the same type are left alone (a different type is an error).
 set -eu
 
@@ -9,7 +10,7 @@ ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 ATTEMPTS="${SETUP_ATTEMPTS:-60}"
 
-# NAME=TYPE, one a line. Must match PHOTO_SEARCH_ATTRIBUTES in workflows/search-attributes.ts
+# NAME=TYPE, one a line. Must match PHOTO_SEARCH_ATTRIBUTES in src/common/search-attributes.ts
 # (test/docker-compose.test.ts checks names and types).
 SEARCH_ATTRIBUTES='
 PhotoSha256=Keyword

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -155,7 +156,8 @@ describe('the photo client script against a real dev server', () => {
   const photoCli = (args: string[]) =>
     promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/bin/photo.ts', ...args], {
       cwd: path.resolve(__dirname, '..'),
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address },
+      // The workers' blob store: the client puts a local photo there rather than sending its path.
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, NANO_PHOTOS_DATA_DIR: world.config.dataDir },
     });
 
   before(async () => {
@@ -193,6 +195,13 @@ describe('the photo client script against a real dev server', () => {
     assert.match(run.webUi, new RegExp(`/namespaces/default/workflows/${run.workflowId}$`));
     assert.deepEqual([run.result.output.width, run.result.output.height], [200, 150]);
     assert.ok(existsSync(run.result.shares[0].location));
+    const input = await env.client.workflow.getHandle(run.workflowId).fetchHistory();
+    const started = input.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!;
+    const sent = JSON.parse(Buffer.from(started).toString('utf8'));
+    const key = `${createHash('sha256').update(readFileSync(photo)).digest('hex')}.jpg`;
+    assert.deepEqual(sent.source, { blob: key }, 'the bytes went through the blob store, not a path');
+    assert.equal(sent.title, 'beach.jpg');
+    assert.equal(run.result.original.key, key);
 
     const status = JSON.parse((await photoCli(['status', run.workflowId, '--json'])).stdout);
     assert.equal(status.status, 'COMPLETED');

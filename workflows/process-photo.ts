@@ -13,14 +13,16 @@ import {
 } from '@temporalio/workflow';
 import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
+import type { FitActivities } from '../activities/filters/fit-image';
 import { innermostMessage } from '../src/common/failures';
 import { checkChainSize, completeChain, validateChain } from '../src/common/filter-chain';
-import { INVALID_INPUT, invalidInput } from '../src/common/params';
+import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
-import type { FilterStep, ImageRef, ShareInput, ShareReceipt } from '../src/common/types';
+import { filterOptions, shareOptions, uploadOptions } from './activity-options';
+import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
-import { TASK_QUEUES } from '../src/common/task-queues';
+import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
 import {
   SHARE_TARGETS,
   type ProcessPhotoInput,
@@ -31,53 +33,6 @@ import {
 
 export const progressQuery = defineQuery<Progress>('progress');
 
-/** Bad input is never retried; everything else is, with backoff and a bound. */
-const nonRetryableErrorTypes = [INVALID_INPUT];
-
-const uploadOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.upload,
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
-const filterOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.filter,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/**
- * Share targets are other people's services: ride out an outage of an hour or more (attempts back off to 5 minutes
- * apart, about 2 hours in all) and then give up, so a run never waits forever.
- */
-export const SHARE_MAX_ATTEMPTS = 25;
-const shareOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.share,
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: SHARE_MAX_ATTEMPTS,
-    nonRetryableErrorTypes,
-  },
-};
-
 /** The services as the workflow calls them; `cancellationType` applies to every activity. */
 function services(cancellationType?: ActivityCancellationType) {
   const withCancellation = (options: ActivityOptions) =>
@@ -87,8 +42,9 @@ function services(cancellationType?: ActivityCancellationType) {
     upload: proxyActivities<UploadActivities>(withCancellation(uploadOptions)).upload,
     filters: proxyActivities<FilterActivities>(withCancellation(filterOptions)),
     fused: proxyActivities<ChainActivities>(withCancellation(filterOptions)),
+    fit: proxyActivities<FitActivities>(withCancellation(filterOptions)),
     share,
-    shareTo: { gallery: share.shareGallery, webhook: share.shareWebhook } as const,
+    shareTo: { gallery: share.shareGallery, webhook: share.shareWebhook, bluesky: share.shareBluesky } as const,
   };
 }
 type Services = ReturnType<typeof services>;
@@ -112,10 +68,10 @@ function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets
     );
   }
   const source = input?.source as Record<string, unknown> | undefined;
-  const kinds = source ? ['path', 'url'].filter((k) => typeof source[k] === 'string') : [];
+  const kinds = source ? SOURCE_KINDS.filter((k) => typeof source[k] === 'string') : [];
   if (kinds.length !== 1 || Object.keys(source!).length !== 1) {
     throw invalidInput(
-      `expected source to be {"path": "..."} or {"url": "..."}, received ${JSON.stringify(input?.source)}`,
+      `expected source to be {"path": "..."}, {"url": "..."} or {"blob": "<sha256>.<ext>"}, received ${JSON.stringify(input?.source)}`,
     );
   }
   const chain = validateChain(input.filters ?? []);
@@ -155,10 +111,11 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   if (sizeChecked) checkChainSize(chain);
   // Cancellation waits for running services and undoes what the run published (see shareEverywhere).
   const cancelCompensates = patched('cancel-compensation');
-  const { upload, filters, fused } = cancelCompensates ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
+  const services = cancelCompensates ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
+  const { upload, filters, fused } = services;
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
 
-  const sourceName = 'path' in input.source ? input.source.path : input.source.url;
+  const sourceName = Object.values(input.source)[0] as string;
   const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
   upsertMemo({ source: sourceName, title });
   upsertSearchAttributes([
@@ -217,6 +174,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
       targets,
       { image, title, filters: chain.map((s) => s.filter) },
       progress,
+      services,
       cancelCompensates,
     );
     enter('done', 'done');
@@ -229,26 +187,73 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
 }
 
 /**
- * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry is removed) and the
- * run fails naming the target; a webhook post cannot be recalled and is reported as kept. If the run is cancelled
- * meanwhile, running shares are let finish and then the gallery entry is removed too, so a cancelled run leaves
- * nothing published that can be taken back. Removal runs even while the run is cancelled; if it fails, that is
- * reported next to the original failure.
+ * Bluesky gets a variant within its limits, made by the filter service (share activities do no image work), and the
+ * run's start time as the post's date, the same on every retry. Only runs that share to Bluesky take this path; it
+ * counts as part of the share step in the progress.
+ */
+async function fittedForBluesky({ fit }: Services, input: ShareInput): Promise<ShareInput> {
+  const image = await fit.fitImage.executeWithOptions({ summary: 'fit the photo to Bluesky limits' }, [
+    { image: input.image, limits: BLUESKY_IMAGE_LIMITS },
+  ]);
+  return { ...input, image, createdAt: workflowInfo().startTime.toISOString() };
+}
+
+type Undo = { what: string; undo(receipt: ShareReceipt): Promise<unknown> };
+
+/** What the compensation can take back, per target; the others (a webhook post) are reported as kept. */
+function undoShare({ share }: Services): Partial<Record<ShareTarget, Undo>> {
+  return {
+    gallery: {
+      what: 'the gallery entry',
+      undo: (receipt) =>
+        share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
+          { idempotencyKey: receipt.idempotencyKey },
+        ]),
+    },
+    bluesky: {
+      what: 'the Bluesky post',
+      undo: (receipt) =>
+        share.retractBluesky.executeWithOptions({ summary: 'delete the Bluesky post (compensation)' }, [
+          { uri: receipt.location },
+        ]),
+    },
+  };
+}
+
+/**
+ * Compensation that runs even while the run is being cancelled (a scope its cancellation does not reach), with the
+ * share retry policy. Answers what went wrong if it could not, so the caller reports it beside the failure that led
+ * here rather than instead of it.
+ */
+async function undoFully(undo: Undo, receipt: ShareReceipt): Promise<string | undefined> {
+  try {
+    await CancellationScope.nonCancellable(() => undo.undo(receipt));
+    return undefined;
+  } catch (err) {
+    return `removing ${undo.what} failed: ${innermostMessage(err)}`;
+  }
+}
+
+/**
+ * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry and the Bluesky post
+ * are removed) and the run fails naming the target; a webhook post cannot be recalled and is reported as kept. If
+ * the run is cancelled meanwhile, running shares finish and then the same is taken back, so a cancelled run leaves
+ * nothing published that can be taken back. A compensation that fails is reported next to the original failure.
  */
 async function shareEverywhere(
   targets: ShareTarget[],
   base: Omit<ShareInput, 'idempotencyKey'>,
   progress: Progress,
+  services: Services,
   undoesCancelled: boolean,
 ): Promise<ShareReceipt[]> {
   const { workflowId } = workflowInfo();
   const keyOf = (target: ShareTarget) => `${workflowId}:${target}`;
-  // Runs from before the patch replay the old way: cancellation neither waited for shares nor undid them.
-  const { share, shareTo } = undoesCancelled ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   const outcomes = await Promise.allSettled(
     targets.map(async (target) => {
-      const receipt = await shareTo[target].executeWithOptions({ summary: `share to ${target}` }, [
-        { ...base, idempotencyKey: keyOf(target) },
+      const input = { ...base, idempotencyKey: keyOf(target) };
+      const receipt = await services.shareTo[target].executeWithOptions({ summary: `share to ${target}` }, [
+        target === 'bluesky' ? await fittedForBluesky(services, input) : input,
       ]);
       progress.shares.push(receipt);
       progress.stepsDone++;
@@ -257,65 +262,58 @@ async function shareEverywhere(
   );
   const failed = targets.filter((_, i) => outcomes[i].status === 'rejected');
   if (failed.length === 0) return progress.shares;
-  const reasonOf = (t: ShareTarget) => (outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason as unknown;
+  const reasonOf = (t: ShareTarget): unknown => (outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason;
 
   progress.stage = 'compensating';
+  const undos = undoShare(services);
+  // Runs from before the patch replay the old way: cancellation neither waited for shares nor undid them.
   const cancelled = undoesCancelled ? failed.map(reasonOf).find(isCancellation) : undefined;
   if (cancelled) {
-    // Whether or not its receipt came back, the gallery share has ended by now: removing its entry is final.
-    if (targets.includes('gallery')) {
-      const problem = await removeGalleryEntry(share, keyOf('gallery'));
-      if (problem) {
-        throw ApplicationFailure.create({
-          type: 'CompensationFailed',
-          nonRetryable: true,
-          message: `the run was cancelled, and removing its gallery entry failed: ${problem}`,
-          cause: cancelled as Error,
-        });
-      }
+    // Every share has ended by now. The gallery is undone by its key, receipt or not: an attempt that failed part way
+    // may have left files; the others by what their receipt says.
+    const receipts = progress.shares.filter((r) => r.target !== 'gallery');
+    if (targets.includes('gallery'))
+      receipts.push({ target: 'gallery', idempotencyKey: keyOf('gallery') } as ShareReceipt);
+    const problems: string[] = [];
+    for (const receipt of receipts) {
+      const undo = undos[receipt.target as ShareTarget];
+      const problem = undo && (await undoFully(undo, receipt));
+      if (problem) problems.push(problem);
+    }
+    if (problems.length) {
+      throw ApplicationFailure.create({
+        type: 'CompensationFailed',
+        nonRetryable: true,
+        message: `the run was cancelled, and ${problems.join('; ')}`,
+        cause: cancelled as Error,
+      });
     }
     throw cancelled;
   }
 
   const kept: string[] = [];
-  let undone = 0;
-  let problem: string | undefined;
+  const removed: string[] = [];
+  const problems: string[] = [];
   for (const receipt of progress.shares) {
-    if (receipt.target !== 'gallery') kept.push(receipt.target);
+    const undo = undos[receipt.target as ShareTarget];
+    if (!undo) kept.push(receipt.target);
     else if (!undoesCancelled) {
-      await share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
-        { idempotencyKey: receipt.idempotencyKey },
-      ]);
-      undone++;
+      await undo.undo(receipt);
+      removed.push(receipt.target);
     } else {
-      problem = await removeGalleryEntry(share, receipt.idempotencyKey);
-      if (!problem) undone++;
+      const problem = await undoFully(undo, receipt);
+      if (problem) problems.push(`${problem}, it may still be published`);
+      else removed.push(receipt.target);
     }
   }
   const reasons = failed.map((t) => `${t}: ${innermostMessage(reasonOf(t))}`);
+  const what = removed.map((t) => undos[t as ShareTarget]!.what);
   throw ApplicationFailure.nonRetryable(
     `sharing failed (${reasons.join('; ')})` +
-      (undone ? '; the gallery entry was removed' : '') +
-      (problem ? `; removing the gallery entry failed too, it may still be published: ${problem}` : '') +
+      (what.length ? `; ${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} removed` : '') +
+      (problems.length ? `; ${problems.join('; ')}` : '') +
       (kept.length ? `; kept (cannot be recalled): ${kept.join(', ')}` : ''),
     'ShareFailed',
-    { failed, kept, removed: undone ? ['gallery'] : [], ...(problem ? { notRemoved: ['gallery'] } : {}) },
+    { failed, kept, removed },
   );
-}
-
-/**
- * Compensation: removes a gallery entry, in a scope the run's cancellation does not reach, with the share retry
- * policy. Returns what went wrong if it could not, so the caller reports it beside the failure that led here.
- */
-async function removeGalleryEntry(share: Services['share'], idempotencyKey: string): Promise<string | undefined> {
-  try {
-    await CancellationScope.nonCancellable(() =>
-      share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
-        { idempotencyKey },
-      ]),
-    );
-    return undefined;
-  } catch (err) {
-    return innermostMessage(err);
-  }
 }

@@ -2,6 +2,7 @@ import { extensionOf, type StoredFormat } from '../../src/common/formats';
 import { MAX_IMAGE_PIXELS } from '../../src/common/filter-catalog';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
+import { markPoint } from '../../src/lib/test-markers';
 import type { ImageRef, OutputFormat } from '../../src/common/types';
 
 /**
@@ -28,6 +29,10 @@ export function openBuffer(data: Buffer, ref: Pick<ImageRef, 'format' | 'width' 
     }).pipelineColourspace('srgb');
   }
   return sharp(data, { ...DECODE_LIMITS, autoOrient: true, animated: false }).pipelineColourspace('srgb');
+}
+
+export async function openImage(store: BlobStore, ref: ImageRef): Promise<sharp.Sharp> {
+  return openBuffer(await store.get(ref.key), ref);
 }
 
 export interface RawImage {
@@ -62,9 +67,21 @@ export async function encode(image: sharp.Sharp, format: OutputFormat, quality: 
 }
 
 export async function renderEncoded(image: sharp.Sharp, format: OutputFormat, quality: number): Promise<Rendered> {
+  await markPoint('encode-start');
   const data = await encode(image, format, quality);
+  await markPoint('encode-end', { bytes: data.length });
+  return describeEncoded(data, format);
+}
+
+/** Encoded bytes, described by their own header. */
+async function describeEncoded(data: Buffer, format: OutputFormat): Promise<Rendered> {
   const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
   return { data, format, width, height, channels };
+}
+
+/** Stores bytes already encoded as `format`. */
+export async function storeEncodedData(store: BlobStore, data: Buffer, format: OutputFormat): Promise<ImageRef> {
+  return storeRendered(store, await describeEncoded(data, format));
 }
 
 export async function storeRendered(store: BlobStore, { data, ...image }: Rendered): Promise<ImageRef> {

@@ -10,7 +10,8 @@ import { DECODE_LIMITS } from '../shared/image-io';
 import { invalidInput } from '../../src/common/params';
 import { assertSafeSvg } from './svg-safety';
 import { extensionOf, formatOf, IMAGE_FORMATS } from '../../src/common/formats';
-import type { ImageFormat, ImageRef, UploadSource } from '../../src/common/types';
+import { checkKey } from '../../src/common/image-ref';
+import { SOURCE_KINDS, type ImageFormat, type ImageRef, type UploadSource } from '../../src/common/types';
 
 /**
  * The upload nano-service: takes an image from a local path or a URL, proves it is a supported, safe, fully decodable
@@ -30,7 +31,11 @@ export function createUploadActivities({ store, limits, resolve }: UploadDeps) {
     async upload(source: UploadSource): Promise<ImageRef> {
       const parsed = parseSource(source);
       const data =
-        'path' in parsed ? await readLocal(parsed.path, limits) : await fetchRemote(parsed.url, limits, resolve);
+        'path' in parsed
+          ? await readLocal(parsed.path, limits)
+          : 'url' in parsed
+            ? await fetchRemote(parsed.url, limits, resolve)
+            : await readBlob(store, parsed.blob, limits.maxBytes);
       // A local file's size was checked by stat; a download (say, a 204 answer) can be empty too.
       if (data.length === 0) throw invalidInput('upload: the download is empty (0 bytes); expected an image');
       const image = await inspect(data, limits.maxPixels);
@@ -48,16 +53,23 @@ function show(value: unknown): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-function parseSource(source: unknown): { path: string } | { url: URL } {
+function parseSource(source: unknown): { path: string } | { url: URL } | { blob: string } {
   const given =
     source !== null && typeof source === 'object' && !Array.isArray(source)
       ? Object.entries(source).filter(([, value]) => value !== undefined)
       : [];
   const [key, value] = given.length === 1 ? given[0] : [];
-  if ((key !== 'path' && key !== 'url') || typeof value !== 'string' || value === '') {
+  if (!SOURCE_KINDS.includes(key as (typeof SOURCE_KINDS)[number]) || typeof value !== 'string' || value === '') {
     throw invalidInput(
-      `upload: expected source to be exactly one of {path: string} or {url: string}, received ${show(source)}`,
+      `upload: expected source to be exactly one of {path: string}, {url: string} or {blob: string}, received ${show(source)}`,
     );
+  }
+  if (key === 'blob') {
+    try {
+      return { blob: checkKey(value) };
+    } catch (err) {
+      throw invalidInput(`upload: blob: ${(err as Error).message}`);
+    }
   }
   if (key === 'url') {
     const url = httpUrl(value);
@@ -150,6 +162,16 @@ async function readLocal(file: string, limits: UploadLimits): Promise<Buffer> {
   } finally {
     await handle?.close();
   }
+}
+
+/** A blob the caller put into the shared store: the content is checked like any other upload's. */
+async function readBlob(store: BlobStore, key: string, maxBytes: number): Promise<Buffer> {
+  if (!(await store.has(key))) {
+    throw invalidInput(`upload: blob ${key} is not in the blob store; put the photo's bytes there before starting`);
+  }
+  const data = await store.get(key);
+  checkFileSize(data.length, maxBytes);
+  return data;
 }
 
 function checkFileSize(size: number, maxBytes: number): void {

@@ -85,7 +85,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 export interface NodeProcessOptions {
   label: string;
-  /** A module of this project, run with tsx, e.g. `src/worker.ts`. */
+  /** A module of this project, run with tsx, e.g. `src/bin/worker.ts`. */
   entry: string;
   args?: string[];
   env?: Record<string, string>;

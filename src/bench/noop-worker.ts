@@ -63,7 +63,7 @@ async function main(): Promise<void> {
             Worker.create({ ...common, taskQueue, activities: noop, maxConcurrentActivityTaskExecutions: concurrency }),
           ),
         );
-  // SIGINT/SIGTERM: the SDK's runtime shuts the workers down, as in src/worker.ts.
+  // SIGINT/SIGTERM: the SDK's runtime shuts the workers down, as in src/bin/worker.ts.
   console.log(`noop worker ${process.pid}: serving ${role}`);
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();

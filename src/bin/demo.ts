@@ -5,14 +5,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { installQuietRuntime } from '../lib/logging';
 import { SERVICE_NAMES } from '../common/task-queues';
-import { loadConfig } from '../lib/config';
+import { openBlobStore, openObjectStore } from '../lib/blob-store';
+import { loadConfig, type PhotoConfig } from '../lib/config';
 import { parseFilterFlag } from '../lib/filter-flags';
-import { describeProgress, describeResult, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
+import { describeProgress, describeResult, putPhotoFile, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
 import { stateDir } from '../lib/paths';
 import { samplePhotos } from '../lib/sample-photos';
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
 import { createWorkers } from '../lib/workers';
-import { inUploadRoot } from '../lib/inbox';
 import { dataConverterFor } from '../lib/payload-codec';
 
 const HELP = `Usage: npm run demo -- [--photo FILE] [--exit]
@@ -23,8 +23,7 @@ gallery, and prints where the output is and the run's Web UI link. Then it keeps
 you can look around, until Ctrl-C; --exit stops them right after the run.
 
 Options:
-  --photo FILE   the photo to use (default: a real photograph fetched from Debian's mate-backgrounds package);
-                 copied into the upload inbox (.data/inbox/) unless it lies under NANO_PHOTOS_UPLOAD_ROOTS
+  --photo FILE   the photo to use (default: a real photograph fetched from Debian's mate-backgrounds package)
   --exit         stop what the demo started as soon as the run is done
   -h, --help     this text
 Server settings as for npm run server (NANO_PHOTOS_SERVER_IP, _PORT, NANO_PHOTOS_UI_PORT, NANO_PHOTOS_SERVER_DB).`;
@@ -79,10 +78,8 @@ async function main(): Promise<void> {
   };
 
   try {
-    // The upload worker reads local files from its inbox only (NANO_PHOTOS_UPLOAD_ROOTS): the photo goes there.
-    const source = await inUploadRoot(photo, config.upload);
-    const client = new Client({ connection, dataConverter: dataConverterFor(config.codecKeys) });
-    await processDemoPhoto(client, source, uiUrl, config.webhook !== undefined, config.galleryDir);
+    const client = new Client({ connection, namespace, dataConverter: dataConverterFor(config.codecKeys) });
+    await processDemoPhoto(client, photo, uiUrl, config);
   } catch (err) {
     await stop();
     throw err;
@@ -100,15 +97,12 @@ async function main(): Promise<void> {
   await stop();
 }
 
-async function processDemoPhoto(
-  client: Client,
-  photo: string,
-  uiUrl: string,
-  webhook: boolean,
-  galleryDir: string,
-): Promise<void> {
+async function processDemoPhoto(client: Client, photo: string, uiUrl: string, config: PhotoConfig): Promise<void> {
+  const webhook = config.webhook !== undefined;
   const handle = await startPhotoRun(client, {
-    source: { path: photo },
+    // As `npm run photo` sends a local file: its bytes through the blob store.
+    source: await putPhotoFile(openBlobStore(config.blobStore), photo),
+    title: path.basename(photo),
     filters: DEMO_FILTERS.map(parseFilterFlag),
     share: webhook ? ['gallery', 'webhook'] : ['gallery'],
   });
@@ -116,7 +110,8 @@ async function processDemoPhoto(
   console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
   const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
   console.log(`\n${describeResult(result)}`);
-  console.log(`\nGallery: ${path.join(galleryDir, 'index.html')} (open it in a browser)`);
+  const galleryIndex = openObjectStore(config.galleryStore).locationOf('index.html');
+  console.log(`\nGallery: ${galleryIndex}${galleryIndex.startsWith('s3://') ? '' : ' (open it in a browser)'}`);
   console.log(`See the run step by step: ${link}`);
 }
 

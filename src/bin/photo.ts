@@ -5,13 +5,16 @@ import { validateChain } from '../common/filter-chain';
 import { progressQuery } from '../../workflows';
 import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
 import { innermostMessage } from '../common/failures';
-import { DEFAULT_UI_URL, loadConfig } from '../lib/config';
+import type { UploadSource } from '../common/types';
+import { openBlobStore } from '../lib/blob-store';
+import { DEFAULT_UI_URL, loadConfig, type PhotoConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
 import { dataConverterFor } from '../lib/payload-codec';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
 import {
   describeProgress,
   describeResult,
+  putPhotoFile,
   startPhotoRun,
   watchRun,
   webUiLink,
@@ -24,15 +27,18 @@ const HELP = `Usage:
   npm run photo -- result <workflow-id>     wait for a run and print its outputs
   npm run photo -- cancel <workflow-id>     stop a run; it removes its gallery entry, then ends CANCELLED
 
-Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. It prints
-the workflow ID and its Web UI link, shows live progress and prints the outputs. Workers must be running
+Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. A local
+file is first put into the blob store the workers use (NANO_PHOTOS_DATA_DIR here), so the workers need not share
+this machine's disk; a URL is fetched by the upload service. It prints the workflow ID and its Web UI link, shows live progress and prints the outputs. Workers must be running
 (npm run worker, or npm run demo).
 
 Options:
   --filter SPEC   a filter step, repeatable; e.g. --filter resize:width=1080 --filter watermark:text="© me"
   --share TARGET  ${SHARE_TARGETS.join(' or ')}, repeatable
-  --title TEXT    title for the gallery and messages (default: the file name)
+  --title TEXT    title for the gallery and messages, and a Bluesky post's alt text (default: the file name)
   --id ID         workflow ID (default photo-<content hash>-<random>)
+  --worker-path   send the file's path instead of its bytes: the upload worker reads it from its own disk
+                  (it must lie under the worker's NANO_PHOTOS_UPLOAD_ROOTS, by default its inbox <data dir>/inbox)
   --detach        start the run (or ask to cancel it) and return at once
   --json          machine-readable output on stdout
   -h, --help      this text
@@ -56,20 +62,25 @@ function emit(out: Output, human: string, data: object): void {
   console.log(out.json ? JSON.stringify(data) : human);
 }
 
-export function buildInput(source: string, filters: string[], shares: string[], title?: string): ProcessPhotoInput {
+/** Checks the request here first, so nothing is stored or started for a typo. */
+function checkRequest(filters: string[], shares: string[]): Omit<ProcessPhotoInput, 'source'> {
   const steps = validateChain(filters.map(parseFilterFlag));
   for (const target of shares) {
     if (!SHARE_TARGETS.includes(target as ShareTarget)) {
       throw new Error(`--share: unknown target "${target}"; expected ${SHARE_TARGETS.join(' or ')}`);
     }
   }
-  const isUrl = /^https?:\/\//i.test(source);
-  return {
-    source: isUrl ? { url: source } : { path: path.resolve(source) },
-    filters: steps,
-    share: shares as ShareTarget[],
-    ...(title ? { title } : {}),
-  };
+  return { filters: steps, share: shares as ShareTarget[] };
+}
+
+/**
+ * A URL goes as it is; a local file goes into the blob store (the workers need not share this machine's disk), or
+ * with --worker-path as a path the upload worker reads from its own disk.
+ */
+async function sourceOf(arg: string, workerPath: boolean, config: PhotoConfig): Promise<UploadSource> {
+  if (/^https?:\/\//i.test(arg)) return { url: arg };
+  if (workerPath) return { path: path.resolve(arg) };
+  return putPhotoFile(openBlobStore(config.blobStore), path.resolve(arg));
 }
 
 /** The Web UI page of a run. */
@@ -130,6 +141,7 @@ async function main(argv: string[]): Promise<void> {
       title: { type: 'string' },
       id: { type: 'string' },
       detach: { type: 'boolean', default: false },
+      'worker-path': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -147,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 1 && !byId) {
     throw new Error(`expected one photo, received ${positionals.length} arguments: ${positionals.join(' ')}`);
   }
-  const input = byId ? undefined : buildInput(command, values.filter, values.share, values.title);
+  const request = byId ? undefined : checkRequest(values.filter, values.share);
   const config = loadConfig();
   const linkOf: LinkOf = (workflowId) => webUiLink(config.uiUrl, config.connection.namespace, workflowId);
   const client = await connectClient(config.connection, dataConverterFor(config.codecKeys));
@@ -155,7 +167,9 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'status') return await status(client, id, out, linkOf);
     if (command === 'result') return await follow(client.workflow.getHandle(id), out, linkOf);
     if (command === 'cancel') return await cancel(client.workflow.getHandle(id), out, linkOf, values.detach);
-    const handle = await startPhotoRun(client, input!, values.id);
+    const source = await sourceOf(command, values['worker-path'], config);
+    const title = values.title ?? ('url' in source ? undefined : path.basename(command));
+    const handle = await startPhotoRun(client, { source, ...request, ...(title ? { title } : {}) }, values.id);
     const link = linkOf(handle.workflowId);
     if (values.detach) {
       emit(out, `started ${handle.workflowId}\nWeb UI: ${link}`, {

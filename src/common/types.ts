@@ -36,7 +36,14 @@ export interface FilterInput {
   params?: Record<string, unknown>;
 }
 
-export type UploadSource = { path: string } | { url: string };
+/**
+ * Where the upload service takes the photo from: a file on the upload worker's machine, a URL, or a blob the caller
+ * already put into the shared blob store (callers that share no disk with the workers).
+ */
+export type UploadSource = { path: string } | { url: string } | { blob: string };
+
+/** The source kinds, in the order error messages list them. */
+export const SOURCE_KINDS = ['path', 'url', 'blob'] as const;
 
 export interface ShareInput {
   image: ImageRef;
@@ -46,6 +53,11 @@ export interface ShareInput {
   title: string;
   /** Filters applied, for the caption. */
   filters: string[];
+  /**
+   * When the run started (ISO 8601), for targets that date what they publish (bluesky): the same on every retry, so
+   * a retried post is the identical record.
+   */
+  createdAt?: string;
 }
 
 export interface ShareReceipt {
@@ -55,4 +67,8 @@ export interface ShareReceipt {
   idempotencyKey: string;
   /** True when the target already had this share (a retry after a crash). */
   duplicate: boolean;
+  /** The account that posted, for targets with accounts (a Bluesky handle). */
+  account?: string;
+  /** The image as shared, for targets that get a variant fitted to their limits (the output itself if it fits). */
+  image?: ImageRef;
 }

@@ -1,7 +1,7 @@
 // Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
-export const SHARE_TARGETS = ['gallery', 'webhook'] as const;
+export const SHARE_TARGETS = ['gallery', 'webhook', 'bluesky'] as const;
 export type ShareTarget = (typeof SHARE_TARGETS)[number];
 
 /** The workflow's input: plain JSON, so `temporal workflow start --input '…'` can start a run too. */
@@ -9,7 +9,7 @@ export interface ProcessPhotoInput {
   source: UploadSource;
   filters?: FilterStep[];
   share?: ShareTarget[];
-  /** Shown in the gallery and webhook messages; defaults to the file name or URL. */
+  /** Shown in the gallery and webhook messages and as a Bluesky post's alt text; defaults to the file name or URL. */
   title?: string;
   /**
    * Run all filter steps as one activity (applyChain) on the filter queue instead of one activity each: the same

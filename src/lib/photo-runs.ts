@@ -1,6 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import sharp from 'sharp';
+import { extensionOf, formatOf, IMAGE_FORMATS, type ImageFormat } from '../common/formats';
+import type { UploadSource } from '../common/types';
+import type { BlobStore } from './blob-store';
 import { processPhoto, progressQuery } from '../../workflows';
 import { TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress } from '../common/workflow-io';
@@ -13,12 +18,35 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** `photo-<content hash prefix>-<random>`: findable by content, unique per run. URLs are hashed by their text. */
+/**
+ * Puts a local photo's bytes into the shared blob store, for a run whose workers share no disk with this machine.
+ * The extension is a guess from the header (the upload service decides from the content again and refuses what is
+ * not an image); content addressing makes a second put of the same photo free.
+ */
+export async function putPhotoFile(store: BlobStore, file: string): Promise<UploadSource> {
+  const data = await readFile(file);
+  const format = formatOf(
+    await sharp(data)
+      .metadata()
+      .catch(() => ({})),
+  );
+  const known = IMAGE_FORMATS.find((f) => f === format);
+  const { key } = await store.put(data, known ? extensionOf(known as ImageFormat) : 'bin');
+  return { blob: key };
+}
+
+/**
+ * `photo-<content hash prefix>-<random>`: findable by content, unique per run. URLs are hashed by their text; a
+ * blob's key is its content hash already.
+ */
 export async function photoWorkflowId(input: ProcessPhotoInput): Promise<string> {
+  const source = input.source;
   const digest =
-    'path' in input.source
-      ? await hashFile(input.source.path)
-      : createHash('sha256').update(input.source.url).digest('hex');
+    'path' in source
+      ? await hashFile(source.path)
+      : 'blob' in source
+        ? source.blob
+        : createHash('sha256').update(source.url).digest('hex');
   return `photo-${digest.slice(0, 12)}-${randomBytes(3).toString('hex')}`;
 }
 

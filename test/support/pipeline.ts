@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { createWorkers } from '../../src/lib/workers';
 import { SERVICE_NAMES } from '../../src/common/task-queues';
@@ -22,15 +22,27 @@ export function tempWorld(
   return { dir, config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Real workers for every nano-service on the environment's server, as `npm run worker` would run them. */
-export async function photoWorkers(env: TestWorkflowEnvironment, config: PhotoConfig): Promise<Worker[]> {
+/**
+ * Real workers for every nano-service on the environment's server, as `npm run worker` would run them (plus any
+ * activity interceptors a test observes the runs with).
+ */
+export async function photoWorkers(
+  env: TestWorkflowEnvironment,
+  config: PhotoConfig,
+  activityInterceptors?: ActivityInterceptorsFactory[],
+): Promise<Worker[]> {
   return createWorkers({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     services: SERVICE_NAMES,
     config,
     // Bundled as the worker would bundle it with this configuration's data converter.
-    workflowBundle: await workflowBundle(undefined, dataConverterFor(config.codecKeys)?.failureConverterPath),
+    workflowBundle: await workflowBundle(
+      undefined,
+      undefined,
+      dataConverterFor(config.codecKeys)?.failureConverterPath,
+    ),
+    activityInterceptors,
   });
 }
 
@@ -39,8 +51,9 @@ export async function withWorkers<T>(
   env: TestWorkflowEnvironment,
   config: PhotoConfig,
   work: () => Promise<T>,
+  activityInterceptors?: ActivityInterceptorsFactory[],
 ): Promise<T> {
-  const [first, ...rest] = await photoWorkers(env, config);
+  const [first, ...rest] = await photoWorkers(env, config, activityInterceptors);
   const others = rest.map((w) => w.run());
   try {
     return await first.runUntil(work);

@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { installQuietRuntime } from '../../src/lib/logging';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -51,15 +51,27 @@ const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
  * Workflow code bundled once per test process (bundling takes seconds); the project's own by default. With
+ * `sdk`, every `import ... from '@temporalio/workflow'` in the bundle gets that module instead (mutants). With
  * `failureConverterPath`, as a worker with that data converter bundles it (payload encryption).
  */
 export function workflowBundle(
   path = workflowsPath,
+  sdk?: string,
   failureConverterPath?: string,
 ): Promise<WorkflowBundleWithSourceMap> {
-  const key = `${path}|${failureConverterPath ?? ''}`;
+  const key = `${path}|${sdk ?? ''}|${failureConverterPath ?? ''}`;
   if (!bundles.has(key)) {
-    bundles.set(key, bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger }));
+    const webpackConfigHook: BundleOptions['webpackConfigHook'] = (config) =>
+      sdk
+        ? {
+            ...config,
+            resolve: { ...config.resolve, alias: { ...config.resolve?.alias, '@temporalio/workflow$': sdk } },
+          }
+        : config;
+    bundles.set(
+      key,
+      bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger, webpackConfigHook }),
+    );
   }
   return bundles.get(key)!;
 }
