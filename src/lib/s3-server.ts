@@ -30,6 +30,21 @@ export interface S3ServerOptions {
 }
 
 /**
+ * versitygw's command line serving `dir` on `listen` (host:port); the credentials go in its environment, not its
+ * command line, where any user of the machine could read them.
+ */
+export function versitygwCommand(
+  listen: string,
+  dir: string,
+  credentials: S3Credentials,
+): { args: string[]; env: Record<string, string> } {
+  return {
+    args: ['--port', listen, '--keep-alive', '--quiet', 'posix', dir],
+    env: { ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+  };
+}
+
+/**
  * A real S3-compatible server for local runs and tests: versitygw serving a folder on 127.0.0.1. Started and
  * stopped by process id; `stop()` then `start()` brings it back on the same port with the same data, as an outage
  * that ends would.
@@ -82,23 +97,13 @@ export class S3Server {
     };
   }
 
-  /** Starts versitygw and waits until it answers; the credentials go in its environment, not its command line. */
+  /** Starts versitygw and waits until it answers. */
   async start(): Promise<void> {
     if (this.running()) return;
     mkdirSync(this.options.dir, { recursive: true });
     const output = this.options.logFile ?? 'ignore';
-    const child = spawn(
-      this.binary,
-      ['--port', `127.0.0.1:${this.options.port}`, '--keep-alive', '--quiet', 'posix', this.options.dir],
-      {
-        env: {
-          ...process.env,
-          ROOT_ACCESS_KEY_ID: this.credentials.accessKeyId,
-          ROOT_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
-        },
-        stdio: ['ignore', output, output],
-      },
-    );
+    const { args, env } = versitygwCommand(`127.0.0.1:${this.options.port}`, this.options.dir, this.credentials);
+    const child = spawn(this.binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', output, output] });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     const client = s3Client(this.s3Settings());
