@@ -394,7 +394,7 @@ function resolvedEnv(service: Service, shell: Record<string, string> = {}): Reco
  * The names src/lib/config.ts reads itself, observed by running it: the environment it gets records every read
  * and hides its keys from enumeration (Temporal's envconfig copies the whole environment, which would count all).
  */
-function settingsConfigReads(environment: Record<string, string>): Set<string> {
+function namesConfigReads(environment: Record<string, string>): Set<string> {
   const read = new Set<string>();
   const recorder = new Proxy(environment, {
     get(target, key) {
@@ -475,7 +475,7 @@ describe('docker-compose.yml: hosts that share no disk', () => {
       `only ${name} mounts ${data.source}`,
     );
     for (const p of service.ports ?? [])
-      assert.match(String(p), /^'?127\.0\.0\.1:/, `${name} publishes on loopback only`);
+      assert.match(String(p), /^127\.0\.0\.1:/, `${name} publishes on loopback only`);
   });
 
   it('mounts no volume and no host folder in a worker service: no two workers (nor two copies of one) share a disk', () => {
@@ -523,7 +523,7 @@ describe('docker-compose.yml: hosts that share no disk', () => {
       [photoName, photoService] as const,
     ]) {
       const environment = resolvedEnv(service);
-      const read = settingsConfigReads(environment);
+      const read = namesConfigReads(environment);
       const unread = Object.keys(environment).filter(
         (k) => /^(NANO_PHOTOS|AWS)_/.test(k) && !CREDENTIALS.includes(k) && !read.has(k),
       );
