@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { CreateBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { provisionVersitygw } from '../provision/versitygw';
+import { createBucket, untilS3Answers } from './blob-store/s3-buckets';
 import { s3Client } from './blob-store/s3-store';
 import type { S3Location, S3Settings } from './blob-store/settings';
 import { freePort } from './free-port';
@@ -108,30 +108,16 @@ export class S3Server {
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     const client = s3Client(this.s3Settings());
     try {
-      await this.waitUntilAnswering(client);
-      await client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((err: Error) => {
-        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+      await untilS3Answers(client, this.endpoint, 30_000, () => {
+        if (!this.running())
+          throw new Error(`versitygw exited (code ${this.child?.exitCode}) before it answered on ${this.endpoint}`);
       });
+      await createBucket(client, this.bucket);
     } catch (err) {
       await this.stop('SIGKILL');
       throw err;
     } finally {
       client.destroy();
-    }
-  }
-
-  private async waitUntilAnswering(client: S3Client): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (!this.running())
-        throw new Error(`versitygw exited (code ${this.child?.exitCode}) before it answered on ${this.endpoint}`);
-      const answered = await client.send(new ListBucketsCommand({})).then(
-        () => true,
-        () => false,
-      );
-      if (answered) return;
-      if (Date.now() > deadline) throw new Error(`versitygw did not answer on ${this.endpoint} within 30 s`);
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 

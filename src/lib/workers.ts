@@ -39,6 +39,10 @@ export interface WorkerSetup {
 
 import { workflowsPath } from './paths';
 
+/** Services that read and write blobs (the workflow passes only references to them), and the one that publishes. */
+export const BLOB_STORE_SERVICES: readonly ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'workflow');
+export const GALLERY_SERVICES: readonly ServiceName[] = ['share'];
+
 interface Stores {
   store: BlobStore;
   gallery: ObjectStore;
@@ -51,8 +55,8 @@ interface Stores {
 async function openStores(setup: WorkerSetup): Promise<Stores> {
   const store = openBlobStore(setup.config.blobStore);
   const gallery = openObjectStore(setup.config.galleryStore);
-  if (setup.services.some((s) => s !== 'workflow')) await probeStore(store.objects, 'blob store');
-  if (setup.services.includes('share')) await probeStore(gallery, 'gallery');
+  if (setup.services.some((s) => BLOB_STORE_SERVICES.includes(s))) await probeStore(store.objects, 'blob store');
+  if (setup.services.some((s) => GALLERY_SERVICES.includes(s))) await probeStore(gallery, 'gallery');
   return { store, gallery };
 }
 
