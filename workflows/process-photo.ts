@@ -1,4 +1,4 @@
-import { ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import { ApplicationFailure, type ActivityOptions, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -104,29 +104,35 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const progress: Progress = { stage: 'starting', step: 'validate', stepsDone: 0, stepsTotal: 0, shares: [] };
   setHandler(progressQuery, () => progress);
   const { chain, targets } = validateInput(input);
-  // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts).
-  // Work that cannot fit is refused before it holds a worker's memory: what the chain alone tells now, the rest
-  // once the upload has measured the original.
-  const sizeChecked = patched('chain-size-limit');
-  if (sizeChecked) checkChainSize(chain);
-  // Cancellation waits for running services and undoes what the run published (see shareEverywhere).
-  const cancelCompensates = patched('cancel-compensation');
-  const services = cancelCompensates ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
+  // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts); one
+  // patch for both, as each patched() costs a run a marker and a search-attribute update. Work that cannot fit is
+  // refused before it holds a worker's memory: what the chain alone tells now, the rest once the upload has measured
+  // the original. Cancellation waits for running services and undoes what the run published (see shareEverywhere).
+  const guarded = patched('size-limit-cancel-compensation');
+  if (guarded) checkChainSize(chain);
+  const services = guarded ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   const { upload, filters, fused } = services;
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
 
   const sourceName = Object.values(input.source)[0] as string;
   const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
+  // Behind patched() (runs started before replay as they ran): PhotoStep changes once per stage, not per step, and
+  // rides along with the run's other search attributes: with five filter steps, 11 search-attribute updates per run
+  // become 5 (issue 12: each is a history event and a visibility write). The progress query still names every step;
+  // during the filter stage PhotoStep names the whole plan, as with fuse.
+  const perStage = patched('search-attributes-per-stage');
   upsertMemo({ source: sourceName, title });
-  upsertSearchAttributes([
+  const runAttributes: SearchAttributeUpdatePair[] = [
     { key: PHOTO_FILTERS, value: chain.map((s) => s.filter) },
     { key: PHOTO_SHARE_TARGETS, value: targets },
-  ]);
+  ];
+  if (!perStage) upsertSearchAttributes(runAttributes);
 
-  const enter = (stage: Progress['stage'], step: string) => {
+  const enter = (stage: Progress['stage'], step: string, attributes: SearchAttributeUpdatePair[] = []) => {
     progress.stage = stage;
     progress.step = step;
-    upsertSearchAttributes([{ key: PHOTO_STEP, value: step }]);
+    if (perStage && stage === 'filter') return; // set with the upload's result, below
+    upsertSearchAttributes([...attributes, { key: PHOTO_STEP, value: step }]);
   };
   const done = (artifact?: ImageRef) => {
     progress.stepsDone++;
@@ -134,15 +140,17 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   };
 
   try {
-    enter('upload', 'upload');
+    enter('upload', 'upload', perStage ? runAttributes : []);
     const original = await upload.executeWithOptions({ summary: `upload ${sourceName}`.slice(0, 200) }, [input.source]);
-    upsertSearchAttributes([{ key: PHOTO_SHA256, value: original.sha256 }]);
     done(original);
 
     const steps: ProcessPhotoResult['steps'] = [];
     let image = original;
     let plan = completeChain(chain, original.format);
-    if (sizeChecked) checkChainSize(plan, original);
+    if (guarded) checkChainSize(plan, original);
+    const sha256 = { key: PHOTO_SHA256, value: original.sha256 };
+    if (!perStage) upsertSearchAttributes([sha256]);
+    else upsertSearchAttributes([sha256, { key: PHOTO_STEP, value: plan.map((s) => s.filter).join('+') }]);
     if (input.fuse === true && plan.length > 1) {
       // Opt-in: the whole chain as one applyChain activity on the filter queue. Same output blob; no intermediate
       // blobs and one orchestration round trip instead of one per step. Without `fuse` nothing here runs.
@@ -167,7 +175,9 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     // Added after runs were live, so behind patched(): runs started before replay as they ran (test/replay.test.ts).
     // Where the output is, on the run itself: shown by the Web UI and `temporal workflow describe` without a worker,
     // and kept when a share then fails (a failed run has no result).
-    if (patched('memo-records-output')) upsertMemo({ output: image });
+    // Runs with the per-stage patch always record the output: asking for this patch too would cost them a marker and
+    // a search-attribute update (patched() makes both).
+    if (perStage || patched('memo-records-output')) upsertMemo({ output: image });
 
     enter('share', targets.map((t) => `share:${t}`).join(',') || 'share:none');
     const shares = await shareEverywhere(
@@ -175,7 +185,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
       { image, title, filters: chain.map((s) => s.filter) },
       progress,
       services,
-      cancelCompensates,
+      guarded,
     );
     enter('done', 'done');
     return { original, output: image, steps, shares };
