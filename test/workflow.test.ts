@@ -166,7 +166,7 @@ describe('processPhoto on the time-skipping server', () => {
   });
 
   it('a bare worker reads local photos from its inbox, which it creates, and from nowhere else', async () => {
-    const bare = tempWorld(undefined, { NANO_PHOTOS_UPLOAD_ROOTS: '' });
+    const bare = tempWorld(undefined, { NANO_PHOTOS_UPLOAD_ROOTS: undefined }); // as a bare `npm run worker`
     try {
       assert.deepEqual(bare.config.upload.allowedRoots, [path.join(bare.dir, 'inbox')]);
       assert.ok(!existsSync(bare.config.inboxDir));

@@ -22,9 +22,9 @@ NANO_PHOTOS_GALLERY_DIR; or shared storage for several hosts: NANO_PHOTOS_BLOB_U
 s3://bucket/prefix), NANO_PHOTOS_GALLERY_URL (default with s3: the same bucket under gallery/),
 NANO_PHOTOS_S3_ENDPOINT (non-AWS services; \`npm run s3\` prints these), NANO_PHOTOS_S3_FORCE_PATH_STYLE, and the
 AWS SDK's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (or AWS_PROFILE); NANO_PHOTOS_UPLOAD_ROOTS (the
-only folders {"path": ...} uploads are read from, ':'-separated; default the inbox <data dir>/inbox, created at
-start); NANO_PHOTOS_URL_ALLOW (comma-separated networks URL uploads may reach besides the public internet, e.g.
-10.1.0.0/16; default none); NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET, NANO_PHOTOS_BLUESKY_SERVICE,
+only folders {"path": ...} uploads are read from, ':'-separated, empty for none; default the inbox <data dir>/inbox,
+created at start); NANO_PHOTOS_URL_ALLOW (comma-separated networks URL uploads may reach besides the public
+internet, e.g. 10.1.0.0/16; default none); NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET, NANO_PHOTOS_BLUESKY_SERVICE,
 NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (share target secrets live here, never in
 workflow input); NANO_PHOTOS_FILTER_PIXEL_BUDGET (pixels, input plus output, the filter worker holds at once;
 default 200000000, about 4 bytes each at most); NANO_PHOTOS_CODEC_KEYS (encrypt payloads: <key id>:<base64 32

@@ -165,11 +165,12 @@ function networkList(env: NodeJS.ProcessEnv, name: string): Network[] {
   });
 }
 
+/** Unset: the inbox; empty: no folder at all (the worker reads no local file); else absolute folders. */
 function uploadRoots(raw: string | undefined, inboxDir: string): string[] {
-  if (raw === undefined || raw === '') return [inboxDir];
+  if (raw === undefined) return [inboxDir];
   const roots = raw.split(path.delimiter).filter(Boolean);
   const relative = roots.filter((root) => !path.isAbsolute(root));
-  if (relative.length > 0 || roots.length === 0) {
+  if (relative.length > 0) {
     throw new Error(
       `NANO_PHOTOS_UPLOAD_ROOTS: expected absolute folders separated by '${path.delimiter}', received ${JSON.stringify(raw)}`,
     );
