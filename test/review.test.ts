@@ -65,7 +65,7 @@ describe('review before publishing', () => {
     const result = await withWorkers(env, world.config, async () => {
       const handle = await start({ review: { timeout: '2 hours' } });
       const waiting = await progressAt(handle, 'review');
-      assert.deepEqual(waiting.plan, ['upload', 'sepia', 'output', 'share:gallery']);
+      assert.deepEqual(waiting.plan, ['upload', 'sepia', 'output', 'review', 'share:gallery']);
       assert.deepEqual(
         waiting.finished?.map((f) => f.step),
         ['upload', 'sepia', 'output'],

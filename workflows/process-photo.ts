@@ -80,7 +80,7 @@ const share = proxyActivities<ShareActivities>(shareOptions);
 const shareActivity = { gallery: share.shareGallery, webhook: share.shareWebhook } as const;
 
 /** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
-const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
 function validateInput(input: ProcessPhotoInput): CheckedRequest {
   const { workflowId } = workflowInfo();
@@ -124,6 +124,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     'upload',
     ...chain.map((s) => s.filter),
     ...(chain.at(-1)?.filter === 'output' ? [] : ['output']),
+    ...(reviewRequest ? ['review'] : []),
     ...targets.map((t) => `share:${t}`),
   ];
 

@@ -90,15 +90,21 @@ async function readEntry(file: string): Promise<GalleryEntry | undefined> {
   }
 }
 
+/** Every published entry, as the sidecars say (in no particular order); the page and the web app read them here. */
+export async function readGalleryEntries(galleryDir: string): Promise<GalleryEntry[]> {
+  const dir = path.resolve(galleryDir);
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return []; // nothing published yet
+    throw err;
+  });
+  const entries = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => readEntry(path.join(dir, n))));
+  return entries.filter((e): e is GalleryEntry => e !== undefined);
+}
+
 export function createGalleryShare(deps: { store: BlobStore; galleryDir: string }) {
   const dir = path.resolve(deps.galleryDir);
   const sidecarOf = (name: string) => path.join(dir, `${name}.json`);
-
-  async function readEntries(): Promise<GalleryEntry[]> {
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
-    const entries = await Promise.all(names.map((n) => readEntry(path.join(dir, n))));
-    return entries.filter((e): e is GalleryEntry => e !== undefined);
-  }
+  const readEntries = () => readGalleryEntries(dir);
 
   /**
    * Another process may add or remove a sidecar while this one renders, then have its page replaced by this

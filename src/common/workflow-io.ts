@@ -45,7 +45,7 @@ export interface Progress {
   currentArtifact?: ImageRef;
   shares: ShareReceipt[];
   error?: string;
-  /** Every step the run will take, in order (`upload`, the filters, `share:<target>`): watchers can list them up front. */
+  /** Every step the run will take, in order (`upload`, the filters, `review`, `share:<target>`), known up front. */
   plan?: string[];
   /** Steps finished so far, with the artifact each produced: a watcher that looks now and then misses none. */
   finished?: { step: string; artifact?: ImageRef }[];

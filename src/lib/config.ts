@@ -36,6 +36,14 @@ export interface LocalServerSettings {
   dbFile: string;
 }
 
+/** `npm run web`: where the photo site listens and how much one request may carry. */
+export interface WebSettings {
+  host: string;
+  port: number;
+  /** Photos per upload request; each may be as large as the upload service accepts (upload.maxBytes). */
+  maxFiles: number;
+}
+
 export interface PhotoConfig {
   connection: ConnectionSettings;
   localServer: LocalServerSettings;
@@ -45,6 +53,7 @@ export interface PhotoConfig {
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
+  web: WebSettings;
   webhook?: WebhookSettings;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
   filterDelayMs?: number;
@@ -104,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
         .split(path.delimiter)
         .filter(Boolean)
         .map((root) => path.resolve(root)),
+    },
+    web: {
+      host: env.NANO_PHOTOS_WEB_HOST ?? '127.0.0.1',
+      port: parsePort('NANO_PHOTOS_WEB_PORT', env.NANO_PHOTOS_WEB_PORT ?? '8080'),
+      maxFiles: integer(env, 'NANO_PHOTOS_WEB_MAX_FILES', 20),
     },
     webhook: url && secret ? { url, secret } : undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,

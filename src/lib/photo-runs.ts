@@ -24,7 +24,11 @@ async function hashFile(file: string): Promise<string> {
  * not an image); content addressing makes a second put of the same photo free.
  */
 export async function putPhotoFile(store: BlobStore, file: string): Promise<UploadSource> {
-  const data = await readFile(file);
+  return putPhotoBytes(store, await readFile(file));
+}
+
+/** A photo's bytes, as they arrived (a file, an upload through the web app), into the blob store. */
+export async function putPhotoBytes(store: BlobStore, data: Buffer): Promise<{ blob: string }> {
   const format = formatOf(
     await sharp(data)
       .metadata()
