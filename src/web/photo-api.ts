@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { filterCatalog } from '../common/filter-catalog';
@@ -69,6 +72,46 @@ function checkWorkflowId(id: string): string {
   return id;
 }
 
+/** The photos of an upload, stored as they arrive, and the request that came first. */
+async function readUpload(request: FastifyRequest, limits: PhotoApiDeps['limits'], store: BlobStore) {
+  let photoRequest: PhotoRequest | undefined;
+  const photos: { source: { blob: string }; title: string }[] = [];
+  const parts = request.parts({
+    limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fields: 1, fieldSize: 64 * 1024 },
+  });
+  for await (const part of parts) {
+    if (part.type === 'field') {
+      if (part.fieldname !== 'request') {
+        throw new HttpError(400, `unknown form field "${part.fieldname}"; expected request and photo`);
+      }
+      photoRequest = parseRequestField(part.value);
+      continue;
+    }
+    if (part.fieldname !== 'photo') {
+      throw new HttpError(400, `unknown file field "${part.fieldname}"; send photos as "photo"`);
+    }
+    if (!photoRequest) {
+      throw new HttpError(400, 'send the "request" field before the photos, so a bad request stores nothing');
+    }
+    const source = await putPhotoBytes(store, await part.toBuffer());
+    photos.push({ source, title: photoRequest.title ?? titleOf(part.filename) });
+  }
+  if (!photoRequest) throw new HttpError(400, 'expected a "request" field (JSON) and one or more "photo" files');
+  if (photos.length === 0) throw new HttpError(400, 'expected at least one photo (a "photo" file field)');
+  return { photoRequest, photos };
+}
+
+/**
+ * After a refusal mid-upload the rest of the body is still on its way: read it to the end (bounded by the time
+ * a sane client needs), so the client gets the JSON answer instead of a connection reset.
+ */
+async function discardRest(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return;
+  raw.unpipe();
+  raw.resume();
+  await Promise.race([once(raw, 'end'), once(raw, 'close'), sleep(30_000)]).catch(() => undefined);
+}
+
 export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void {
   const viewOf = (id: string): Promise<RunView> => runView(deps, id);
   /** A run that can still be told something: Temporal answers "not found" for a closed one, which would mislead. */
@@ -100,30 +143,10 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
         'expected multipart/form-data with a "request" field (JSON) and one or more "photo" files',
       );
     }
-    let photoRequest: PhotoRequest | undefined;
-    const photos: { source: { blob: string }; title: string }[] = [];
-    const parts = request.parts({
-      limits: { fileSize: deps.limits.maxBytes, files: deps.limits.maxFiles, fields: 1, fieldSize: 64 * 1024 },
+    const { photoRequest, photos } = await readUpload(request, deps.limits, deps.store).catch(async (err: unknown) => {
+      await discardRest(request.raw);
+      throw err;
     });
-    for await (const part of parts) {
-      if (part.type === 'field') {
-        if (part.fieldname !== 'request') {
-          throw new HttpError(400, `unknown form field "${part.fieldname}"; expected request and photo`);
-        }
-        photoRequest = parseRequestField(part.value);
-        continue;
-      }
-      if (part.fieldname !== 'photo') {
-        throw new HttpError(400, `unknown file field "${part.fieldname}"; send photos as "photo"`);
-      }
-      if (!photoRequest) {
-        throw new HttpError(400, 'send the "request" field before the photos, so a bad request stores nothing');
-      }
-      const source = await putPhotoBytes(deps.store, await part.toBuffer());
-      photos.push({ source, title: photoRequest.title ?? titleOf(part.filename) });
-    }
-    if (!photoRequest) throw new HttpError(400, 'expected a "request" field (JSON) and one or more "photo" files');
-    if (photos.length === 0) throw new HttpError(400, 'expected at least one photo (a "photo" file field)');
     const runs: StartedRun[] = [];
     for (const photo of photos) {
       const handle = await startPhotoRun(deps.client, { ...photoRequest, ...photo });

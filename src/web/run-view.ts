@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { innermostMessage } from '../common/failures';
 import type { ImageRef } from '../common/types';
 import type { ProcessPhotoResult, Progress } from '../common/workflow-io';
+import { PHOTO_SHARE_TARGETS } from '../common/search-attributes';
 import { progressQuery } from '../../workflows';
 import { previewPath } from './preview';
 import type { ArtifactView, RunView, StepState, StepView } from './views';
@@ -51,7 +52,7 @@ export function stepViews(progress: Progress, retries: Retry[], closed: boolean)
             ? 'running'
             : 'waiting';
     } else if (name === 'review') {
-      state = reviewOutcome ? 'done' : progress.stage === 'review' ? 'running' : 'waiting';
+      state = reviewOutcome || progress.stage === 'done' ? 'done' : progress.stage === 'review' ? 'running' : 'waiting';
     } else if (index < finished.length) {
       state = 'done';
       artifact = finished[index].artifact;
@@ -86,6 +87,23 @@ async function queryProgress(handle: WorkflowHandle, timeoutMs: number): Promise
   }
 }
 
+/** The progress a completed run would answer, from its result: the same steps and artifacts. */
+export function progressOf(result: ProcessPhotoResult, targets: string[]): Progress {
+  const finished = [
+    { step: 'upload', artifact: result.original },
+    ...result.steps.map((s) => ({ step: s.filter, artifact: s.image })),
+  ];
+  return {
+    stage: 'done',
+    step: 'done',
+    stepsDone: finished.length + result.shares.length,
+    stepsTotal: finished.length + targets.length,
+    shares: result.shares,
+    plan: [...finished.map((f) => f.step), ...(result.review ? ['review'] : []), ...targets.map((t) => `share:${t}`)],
+    finished,
+  };
+}
+
 export interface RunViewDeps {
   client: Client;
   /** The Temporal Web UI page of a run. */
@@ -105,7 +123,10 @@ export async function runView(deps: RunViewDeps, workflowId: string, queryTimeou
   let error: string | undefined;
   if (status === 'COMPLETED') result = (await handle.result()) as ProcessPhotoResult;
   else if (closed) error = await handle.result().then(() => undefined, innermostMessage);
-  const progress = await queryProgress(handle, queryTimeoutMs);
+  // A completed run's result tells everything without a worker; otherwise ask the workflow itself.
+  const progress = result
+    ? progressOf(result, description.typedSearchAttributes.get(PHOTO_SHARE_TARGETS) ?? [])
+    : await queryProgress(handle, queryTimeoutMs);
   const current = progress?.step ?? '';
   const retries: Retry[] = (description.raw.pendingActivities ?? []).map((activity) => ({
     step: stepOfActivity(activity.activityType?.name ?? '', current),
@@ -114,7 +135,7 @@ export async function runView(deps: RunViewDeps, workflowId: string, queryTimeou
   }));
   const steps = progress ? stepViews(progress, retries, closed) : [];
   const memo = (description.memo ?? {}) as { title?: string };
-  const review = progress?.review ?? (result?.review ? { deadline: undefined, outcome: result.review } : undefined);
+  const review = progress?.review ?? (result?.review ? { outcome: result.review } : undefined);
   const output = result?.output;
   return {
     workflowId,
@@ -132,7 +153,7 @@ export async function runView(deps: RunViewDeps, workflowId: string, queryTimeou
       ? {
           review: {
             waiting: progress?.stage === 'review' && !closed,
-            ...(review.deadline ? { deadline: review.deadline } : {}),
+            ...('deadline' in review ? { deadline: review.deadline } : {}),
             ...(review.outcome ? { outcome: review.outcome } : {}),
           },
         }
