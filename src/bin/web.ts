@@ -1,9 +1,6 @@
-import { FileBlobStore } from '../lib/blob-store';
 import { loadConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
-import { webUiLink } from '../lib/photo-runs';
-import { buildWebApp } from '../web/app';
-import { galleryReader } from '../web/gallery-source';
+import { startPhotoSite } from '../web/photo-site';
 
 const HELP = `Usage: npm run web
 
@@ -20,14 +17,7 @@ async function main(): Promise<void> {
   if (process.argv.slice(2).some((a) => a === '-h' || a === '--help')) return console.log(HELP);
   const config = loadConfig();
   const client = await connectClient(config.connection);
-  const app = await buildWebApp({
-    client,
-    store: new FileBlobStore(config.blobDir),
-    readGallery: galleryReader(config.galleryDir),
-    webUiOf: (id) => webUiLink(config.uiUrl, config.connection.namespace, id),
-    limits: { maxBytes: config.upload.maxBytes, maxFiles: config.web.maxFiles },
-  });
-  const address = await app.listen({ host: config.web.host, port: config.web.port });
+  const { app, address } = await startPhotoSite(config, client);
   console.log(`nano-photos web app on ${address}  (Temporal at ${config.connection.address}; Ctrl-C stops it)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
