@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import {
   albumPhotoId,
+  countOutcomes,
   validateAlbum,
   type AlbumInput,
   type AlbumPhotoOutcome,
@@ -20,11 +21,6 @@ import { innermostMessage } from '../src/common/failures';
 import { processPhoto } from './process-photo';
 
 export const albumProgressQuery = defineQuery<AlbumProgress>('albumProgress');
-
-const tally = (outcomes: AlbumPhotoOutcome[]) => ({
-  done: outcomes.filter((o) => o.state === 'done' || o.state === 'not-published').length,
-  failed: outcomes.filter((o) => o.state === 'failed').length,
-});
 
 /**
  * Several photos as one album: a child processPhoto per photo, at most `concurrency` at once. A photo that fails
@@ -40,28 +36,28 @@ export async function processAlbum(input: AlbumInput): Promise<AlbumResult> {
   const photoTitle = (index: number) => photos[index].title ?? `${title} (${index + 1} of ${photos.length})`;
   setHandler(albumProgressQuery, (): AlbumProgress => {
     const all = photos.map(
-      (_, index) =>
-        outcomes.get(index) ?? { index, state: 'waiting' as const, workflowId: albumPhotoId(albumId, index) },
+      (_, index): AlbumPhotoOutcome =>
+        outcomes.get(index) ?? {
+          index,
+          title: photoTitle(index),
+          state: 'waiting',
+          workflowId: albumPhotoId(albumId, index),
+        },
     );
-    return {
-      title,
-      total: photos.length,
-      ...tally(all),
-      photos: all.map((o) => ({ ...o, title: photoTitle(o.index) })),
-    };
+    return { title, total: photos.length, ...countOutcomes(all), photos: all };
   });
   if (input.next === undefined) upsertMemo({ title, photos: photos.length });
 
   async function runPhoto(index: number): Promise<void> {
-    const workflowId = albumPhotoId(albumId, index);
-    outcomes.set(index, { index, state: 'running', workflowId });
+    const known = { index, title: photoTitle(index), workflowId: albumPhotoId(albumId, index) };
+    outcomes.set(index, { ...known, state: 'running' });
     try {
       const result = await executeChild(processPhoto, {
-        workflowId,
+        workflowId: known.workflowId,
         args: [
           {
             source: photos[index].source,
-            title: photoTitle(index),
+            title: known.title,
             filters: chain,
             share: targets,
             ...(review ? { review: input.review } : {}),
@@ -72,15 +68,14 @@ export async function processAlbum(input: AlbumInput): Promise<AlbumResult> {
       const { key, format, width, height } = result.output;
       const published = !result.review || result.review.decision === 'approved';
       outcomes.set(index, {
-        index,
+        ...known,
         state: published ? 'done' : 'not-published',
-        workflowId,
         output: { key, format, width, height },
       });
     } catch (err) {
       // The album being cancelled ends it; one photo's run cancelled on its own is that photo's failure.
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
-      outcomes.set(index, { index, state: 'failed', workflowId, error: innermostMessage(err) });
+      outcomes.set(index, { ...known, state: 'failed', error: innermostMessage(err) });
     }
   }
 
@@ -96,5 +91,5 @@ export async function processAlbum(input: AlbumInput): Promise<AlbumResult> {
     return continueAsNew<typeof processAlbum>({ ...input, next, outcomes: [...outcomes.values()] });
   }
   const all = [...outcomes.values()].sort((a, b) => a.index - b.index);
-  return { total: photos.length, ...tally(all), outcomes: all };
+  return { total: photos.length, ...countOutcomes(all), outcomes: all };
 }

@@ -35,6 +35,7 @@ export type AlbumPhotoState = 'waiting' | 'running' | 'done' | 'not-published' |
 
 export interface AlbumPhotoOutcome {
   index: number;
+  title: string;
   state: AlbumPhotoState;
   /** The photo's own run. */
   workflowId: string;
@@ -48,7 +49,7 @@ export interface AlbumProgress {
   total: number;
   done: number;
   failed: number;
-  photos: (AlbumPhotoOutcome & { title: string })[];
+  photos: AlbumPhotoOutcome[];
 }
 
 export interface AlbumResult {
@@ -56,6 +57,14 @@ export interface AlbumResult {
   done: number;
   failed: number;
   outcomes: AlbumPhotoOutcome[];
+}
+
+/** Finished photos (published or not) and failed ones. */
+export function countOutcomes(outcomes: AlbumPhotoOutcome[]): { done: number; failed: number } {
+  return {
+    done: outcomes.filter((o) => o.state === 'done' || o.state === 'not-published').length,
+    failed: outcomes.filter((o) => o.state === 'failed').length,
+  };
 }
 
 const whole = (name: string, value: unknown, min: number, max: number, fallback: number): number => {

@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { extensionOf, formatOf, IMAGE_FORMATS, type ImageFormat } from '../common/formats';
 import type { UploadSource } from '../common/types';
 import type { BlobStore } from './blob-store';
-import { processPhoto, progressQuery } from '../../workflows';
+import { processAlbum, processPhoto, progressQuery } from '../../workflows';
+import type { AlbumInput } from '../common/album';
 import { TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress } from '../common/workflow-io';
 
@@ -62,6 +63,15 @@ export async function startPhotoRun(
   return client.workflow.start(processPhoto, {
     taskQueue: TASK_QUEUES.workflow,
     workflowId: workflowId ?? (await photoWorkflowId(input)),
+    args: [input],
+  });
+}
+
+/** An album: one processAlbum run (`album-<random>`), whose photos run as its children. */
+export async function startAlbumRun(client: Client, input: AlbumInput): Promise<WorkflowHandle<typeof processAlbum>> {
+  return client.workflow.start(processAlbum, {
+    taskQueue: TASK_QUEUES.workflow,
+    workflowId: `album-${randomBytes(6).toString('hex')}`,
     args: [input],
   });
 }

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { bundleBrowserCode } from './browser-assets';
 import { describeError, HttpError } from './errors';
 import { galleryPage, pageParams } from './gallery-source';
-import { errorPage, galleryHtml, runPage, uploadPage } from './pages';
+import { albumPage, errorPage, galleryHtml, runPage, uploadPage } from './pages';
 import { registerPhotoApi, type PhotoApiDeps } from './photo-api';
 import { SAFE_ID } from '../../workflows/process-photo';
 
@@ -71,6 +71,11 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.get<{ Params: { id: string } }>('/runs/:id', async (request, reply) => {
     if (!SAFE_ID.test(request.params.id)) throw new HttpError(404, `no run with ID ${request.params.id.slice(0, 200)}`);
     return reply.type(html).send(runPage(request.params.id));
+  });
+  app.get<{ Params: { id: string } }>('/albums/:id', async (request, reply) => {
+    if (!SAFE_ID.test(request.params.id))
+      throw new HttpError(404, `no album with ID ${request.params.id.slice(0, 200)}`);
+    return reply.type(html).send(albumPage(request.params.id));
   });
   app.get<{ Querystring: { page?: string } }>('/gallery', async (request, reply) =>
     reply.type(html).send(galleryHtml(await galleryPage(deps.readGallery, pageParams({ page: request.query.page })))),

@@ -3,7 +3,7 @@ import { build, type Plugin } from 'esbuild';
 
 const BROWSER_DIR = path.join(__dirname, 'browser');
 /** The pages' scripts, by the name they are served under (`/assets/<name>.js`). */
-const ENTRIES = ['upload', 'run'] as const;
+const ENTRIES = ['upload', 'run', 'album'] as const;
 
 /**
  * The browser checks a request with the workflow's own code (src/common is pure TypeScript); of

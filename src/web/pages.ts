@@ -80,7 +80,6 @@ export function uploadPage(): string {
 <progress id="sending" max="1" value="0" hidden></progress>
 </div>
 <p class="alert" id="form-error" role="alert" hidden></p>
-<ul class="started" id="started"></ul>
 </form>`,
   });
 }
@@ -93,6 +92,17 @@ export function runPage(workflowId: string): string {
     data: ` data-run-id="${escapeHtml(workflowId)}"`,
     body: `<noscript><p class="alert">This page needs JavaScript to follow the run; GET /api/photos/${escapeHtml(encodeURIComponent(workflowId))} answers its state.</p></noscript>
 <div id="run" aria-live="polite"><p class="hint">Loading ${escapeHtml(workflowId)}…</p></div>`,
+  });
+}
+
+export function albumPage(workflowId: string): string {
+  return layout({
+    title: `Album ${workflowId}`,
+    section: 'run',
+    script: 'album',
+    data: ` data-album-id="${escapeHtml(workflowId)}"`,
+    body: `<noscript><p class="alert">This page needs JavaScript to follow the album; GET /api/albums/${escapeHtml(encodeURIComponent(workflowId))} answers its state.</p></noscript>
+<div id="album" aria-live="polite"><p class="hint">Loading ${escapeHtml(workflowId)}…</p></div>`,
   });
 }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filterCatalog } from '../common/filter-catalog';
 import { OUTPUT_FORMATS, extensionOf } from '../common/formats';
 import { checkKey } from '../common/image-ref';
@@ -10,14 +10,17 @@ import { validatePhotoRequest, type PhotoRequest } from '../common/photo-request
 import { checkDecision, DEFAULT_REVIEW_TIMEOUT, type ReviewDecision } from '../common/review';
 import { SHARE_TARGETS } from '../common/workflow-io';
 import type { BlobStore } from '../lib/blob-store';
-import { putPhotoBytes, startPhotoRun } from '../lib/photo-runs';
+import { putPhotoBytes, startAlbumRun, startPhotoRun } from '../lib/photo-runs';
+import { albumPhotoId } from '../common/album';
 import { reviewUpdate } from '../../workflows';
 import { SAFE_ID } from '../../workflows/process-photo';
 import { HttpError } from './errors';
 import { galleryPage, pageParams, type ReadGallery } from './gallery-source';
 import { renderPreview } from './preview';
-import { createRunEvents } from './run-events';
+import { createRunEvents, streamViews } from './run-events';
 import { runView, type RunView } from './run-view';
+import { albumView } from './album-view';
+import type { AlbumView } from './views';
 
 export interface PhotoApiDeps {
   client: Client;
@@ -30,13 +33,6 @@ export interface PhotoApiDeps {
 const REQUEST_FIELDS = ['filters', 'share', 'title', 'review', 'fuse'];
 /** The formats browsers show, by blob key extension: only encoded outputs are served whole. */
 const CONTENT_TYPES = new Map(OUTPUT_FORMATS.map((f) => [extensionOf(f), `image/${f}`]));
-
-export interface StartedRun {
-  workflowId: string;
-  title: string;
-  page: string;
-  webUi: string;
-}
 
 /** The `request` form field: the workflow input without its source, as JSON. */
 function parseRequestField(value: unknown): PhotoRequest {
@@ -94,7 +90,7 @@ async function readUpload(request: FastifyRequest, limits: PhotoApiDeps['limits'
       throw new HttpError(400, 'send the "request" field before the photos, so a bad request stores nothing');
     }
     const source = await putPhotoBytes(store, await part.toBuffer());
-    photos.push({ source, title: photoRequest.title ?? titleOf(part.filename) });
+    photos.push({ source, title: titleOf(part.filename) });
   }
   if (!photoRequest) throw new HttpError(400, 'expected a "request" field (JSON) and one or more "photo" files');
   if (photos.length === 0) throw new HttpError(400, 'expected at least one photo (a "photo" file field)');
@@ -147,55 +143,41 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
       await discardRest(request.raw);
       throw err;
     });
-    const runs: StartedRun[] = [];
-    for (const photo of photos) {
-      const handle = await startPhotoRun(deps.client, { ...photoRequest, ...photo });
-      runs.push({
-        workflowId: handle.workflowId,
-        title: photo.title,
-        page: `/runs/${encodeURIComponent(handle.workflowId)}`,
-        webUi: deps.webUiOf(handle.workflowId),
-      });
+    const started = (workflowId: string, title: string, page = `/runs/${encodeURIComponent(workflowId)}`) => ({
+      workflowId,
+      title,
+      page,
+      webUi: deps.webUiOf(workflowId),
+    });
+    if (photos.length === 1) {
+      const title = photoRequest.title ?? photos[0].title;
+      const handle = await startPhotoRun(deps.client, { ...photoRequest, source: photos[0].source, title });
+      return reply.code(201).send({ runs: [started(handle.workflowId, title)] });
     }
-    return reply.code(201).send({ runs });
+    // Several photos are one album: each photo's run is a child named after it, known before it starts.
+    const album = await startAlbumRun(deps.client, { ...photoRequest, photos });
+    const title = photoRequest.title ?? `${photos.length} photos`;
+    return reply.code(201).send({
+      album: started(album.workflowId, title, `/albums/${encodeURIComponent(album.workflowId)}`),
+      runs: photos.map((photo, index) => started(albumPhotoId(album.workflowId, index), photo.title)),
+    });
   });
 
   app.get<{ Params: { id: string } }>('/api/photos/:id', async (request) => viewOf(checkWorkflowId(request.params.id)));
 
-  /** Server-sent events: `view` with each new state of the run, `problem` while it cannot be read, `end` when closed. */
-  app.get<{ Params: { id: string } }>('/api/photos/:id/events', async (request, reply) => {
-    const id = checkWorkflowId(request.params.id);
-    const first = await viewOf(id); // answers 404 as JSON before the stream starts
-    reply.hijack();
-    const out = reply.raw;
-    out.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    });
-    const send = (event: string, data: unknown) => out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('view', first);
-    if (first.status !== 'RUNNING') {
-      send('end', {});
-      out.end();
-      return;
-    }
-    // A comment now and then keeps proxies from closing a quiet stream (a run waiting a day for review).
-    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15_000);
-    const stop = events.subscribe(id, {
-      view: (view) => send('view', view),
-      problem: (message) => send('problem', { error: message }),
-      end: () => {
-        send('end', {});
-        out.end();
-      },
-    });
-    // The response's close, not the request's: a request closes as soon as its (empty) body has been read.
-    out.on('close', () => {
-      clearInterval(keepAlive);
-      stop();
-    });
-  });
+  const albumOf = (id: string): Promise<AlbumView> => albumView(deps, id);
+  const albumEvents = createRunEvents(albumOf);
+  app.addHook('onClose', async () => albumEvents.stop());
+  app.get<{ Params: { id: string } }>('/api/albums/:id', async (request) =>
+    albumOf(checkWorkflowId(request.params.id)),
+  );
+  app.get<{ Params: { id: string } }>('/api/albums/:id/events', (request, reply) =>
+    streamViews(reply, checkWorkflowId(request.params.id), albumOf, albumEvents),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/photos/:id/events', (request, reply) =>
+    streamViews(reply, checkWorkflowId(request.params.id), viewOf, events),
+  );
 
   const decide =
     (decision: ReviewDecision['decision']) =>
@@ -210,11 +192,13 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
   app.post('/api/photos/:id/approve', decide('approve'));
   app.post('/api/photos/:id/reject', decide('reject'));
 
-  app.post<{ Params: { id: string } }>('/api/photos/:id/cancel', async (request, reply) => {
+  const cancel = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const handle = await runningHandle(request.params.id);
     await handle.cancel();
     return reply.code(202).send({ workflowId: handle.workflowId, status: 'CANCEL_REQUESTED' });
-  });
+  };
+  app.post('/api/photos/:id/cancel', cancel);
+  app.post('/api/albums/:id/cancel', cancel);
 
   app.get<{ Querystring: { page?: string; perPage?: string } }>('/api/gallery', async (request) =>
     galleryPage(deps.readGallery, pageParams(request.query)),

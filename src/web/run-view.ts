@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { innermostMessage } from '../common/failures';
 import type { ImageRef } from '../common/types';
 import type { ProcessPhotoResult, Progress } from '../common/workflow-io';
@@ -75,11 +75,12 @@ export function stepViews(progress: Progress, retries: Retry[], closed: boolean)
   });
 }
 
-async function queryProgress(handle: WorkflowHandle, timeoutMs: number): Promise<Progress | undefined> {
+/** A query's answer, or undefined if it fails or takes too long (no workflow worker is polling). */
+export async function withTimeout<T>(query: Promise<T>, timeoutMs: number): Promise<T | undefined> {
   const timer = new AbortController();
   try {
     return await Promise.race([
-      handle.query(progressQuery).catch(() => undefined),
+      query.catch(() => undefined),
       sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined),
     ]);
   } finally {
@@ -126,7 +127,7 @@ export async function runView(deps: RunViewDeps, workflowId: string, queryTimeou
   // A completed run's result tells everything without a worker; otherwise ask the workflow itself.
   const progress = result
     ? progressOf(result, description.typedSearchAttributes.get(PHOTO_SHARE_TARGETS) ?? [])
-    : await queryProgress(handle, queryTimeoutMs);
+    : await withTimeout(handle.query(progressQuery), queryTimeoutMs);
   const current = progress?.step ?? '';
   const retries: Retry[] = (description.raw.pendingActivities ?? []).map((activity) => ({
     step: stepOfActivity(activity.activityType?.name ?? '', current),

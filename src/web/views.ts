@@ -40,3 +40,31 @@ export interface ArtifactView {
   bytes: number;
   preview: string;
 }
+
+/** What the album page and `GET /api/albums/:id` show. */
+export interface AlbumView {
+  workflowId: string;
+  title: string;
+  status: string;
+  startedAt: string;
+  closedAt?: string;
+  webUi: string;
+  page: string;
+  total: number;
+  done: number;
+  failed: number;
+  photos: AlbumPhotoView[];
+  error?: string;
+}
+
+export interface AlbumPhotoView {
+  index: number;
+  title: string;
+  /** waiting, running, done, not-published (rejected or not reviewed in time) or failed. */
+  state: string;
+  workflowId: string;
+  /** The photo's run page, once it has started. */
+  page?: string;
+  thumbnail?: string;
+  error?: string;
+}

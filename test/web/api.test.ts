@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { filterNames } from '../../src/common/filter-catalog';
 import { freePort } from '../../src/lib/free-port';
 import { projectRoot } from '../../src/lib/project-root';
-import type { RunView } from '../../src/web/views';
+import type { AlbumView, RunView } from '../../src/web/views';
 import { jpeg } from '../support/images';
 import { tempWorld, withWorkers } from '../support/pipeline';
 import { devServerEnv } from '../support/temporal';
@@ -177,6 +177,43 @@ describe('the JSON API', () => {
     const published = readdirSync(world.config.galleryDir).filter((f) => f.endsWith('.json'));
     assert.ok(published.some((f) => f.startsWith(approved)));
     assert.ok(!published.some((f) => f.startsWith(rejected)), 'the rejected photo is not in the gallery');
+  });
+
+  it('makes several photos one album; a bad photo fails alone and the album says which', async () => {
+    const response = await upload({ title: 'Trip', share: ['gallery'] }, [
+      { name: 'one.jpg', data: photo },
+      { name: 'notes.txt', data: Buffer.from('not a photo'), type: 'text/plain' },
+      { name: 'three.jpg', data: await jpeg({ width: 300, height: 200 }) },
+    ]);
+    const { status, body } = await json(response);
+    assert.equal(status, 201);
+    const { album, runs } = body as { album: { workflowId: string; page: string }; runs: { workflowId: string }[] };
+    assert.match(album.workflowId, /^album-[0-9a-f]{12}$/);
+    assert.equal(album.page, `/albums/${album.workflowId}`);
+    assert.deepEqual(
+      runs.map((r) => r.workflowId),
+      [1, 2, 3].map((n) => `${album.workflowId}-000${n}`),
+    );
+    const seen = await withWorkers(env, world.config, () =>
+      readEvents(`${web.base}/api/albums/${album.workflowId}/events`).then((events) =>
+        events.filter((e) => e.event === 'view').map((e) => e.data as AlbumView),
+      ),
+    );
+    const last = seen.at(-1)!;
+    assert.equal(last.status, 'COMPLETED');
+    assert.deepEqual([last.total, last.done, last.failed], [3, 2, 1]);
+    assert.deepEqual(
+      last.photos.map((p) => [p.title, p.state]),
+      [
+        ['one.jpg', 'done'],
+        ['notes.txt', 'failed'],
+        ['three.jpg', 'done'],
+      ],
+    );
+    assert.match(last.photos[1].error ?? '', /^upload: not a supported image/);
+    assert.equal(last.photos[0].page, `/runs/${runs[0].workflowId}`);
+    const thumbnail = await fetch(`${web.base}${last.photos[2].thumbnail}`);
+    assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
   });
 
   it('cancels a running run, once', async () => {

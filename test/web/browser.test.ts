@@ -237,6 +237,46 @@ describe('the photo site in a browser', () => {
     }
   });
 
+  it('makes an album of five photos, follows all of them on one page and links each run', async () => {
+    const { page, problems, close } = await open();
+    try {
+      await page.goto(web.base);
+      const photos = await Promise.all(
+        [0, 1, 2, 3, 4].map(async (i) => ({
+          name: `album-${i + 1}.jpg`,
+          mimeType: 'image/jpeg',
+          buffer: await jpeg({ width: 400 + i * 40, height: 300 }),
+        })),
+      );
+      await page.setInputFiles('#files', photos);
+      assert.equal(await page.locator('#chosen li').count(), 5);
+      await page.fill('#title', 'Five of them');
+      await withWorkers(env, world.config, async () => {
+        await page.click('#send');
+        await page.waitForURL(/\/albums\/album-[0-9a-f]{12}$/);
+        await waitForStatus(page, 'COMPLETED');
+      });
+      assert.equal(await page.textContent('h1'), 'Five of them');
+      assert.equal(await page.textContent('#counts'), '5 done, 0 failed, of 5');
+      assert.deepEqual(
+        await page.locator('#photos li strong').allTextContents(),
+        photos.map((p) => p.name),
+      );
+      assert.equal(await page.locator('#photos li[data-state="done"]').count(), 5);
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll<HTMLImageElement>('#photos img')].every((i) => i.complete && i.naturalWidth > 0),
+      );
+      await shoot(page, 'album.png');
+      await page.click('#photos li[data-photo="2"] a');
+      await page.waitForURL(/\/runs\/album-[0-9a-f]{12}-0003$/);
+      await waitForStatus(page, 'COMPLETED');
+      assert.equal(await page.textContent('h1'), 'album-3.jpg');
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
   it('is usable on a 390 px wide phone: nothing wider than the screen, every control reachable', async () => {
     const { page, problems, close } = await open({
       viewport: { width: 390, height: 844 },

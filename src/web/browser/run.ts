@@ -1,6 +1,7 @@
 import { MAX_REVIEWER_CHARS } from '../../common/review';
 import type { ArtifactView, RunView, StepView } from '../views';
 import { byId, el, kilobytes, showError } from './dom';
+import { follow, part, post, sized, STATUS_LABELS, when } from './live';
 
 /**
  * The run page: one event stream from the server (which watches the run), never polling from here. Each part of the
@@ -18,53 +19,12 @@ const STATE_LABELS: Record<StepView['state'], string> = {
   failed: 'failed',
   skipped: 'skipped',
 };
-const STATUS_LABELS: Record<string, string> = {
-  RUNNING: 'running',
-  COMPLETED: 'done',
-  FAILED: 'failed',
-  CANCELLED: 'cancelled',
-  TERMINATED: 'stopped',
-  TIMED_OUT: 'timed out',
-};
-
-function sized(preview: string, width: number): string {
-  const url = new URL(preview, location.origin);
-  url.searchParams.set('w', String(width));
-  return url.pathname + url.search;
-}
-
-const when = (iso: string) => new Date(iso).toLocaleString();
-
-/** Parts of the page, each replaced only when the JSON it is built from changes. */
-const parts = new Map<string, { json: string; node: HTMLElement }>();
-function part(root: HTMLElement, name: string, data: unknown, build: () => HTMLElement | null): void {
-  const json = JSON.stringify(data) ?? '';
-  const known = parts.get(name);
-  if (known?.json === json) return;
-  const node = build() ?? el('div', { hidden: true });
-  node.dataset.part = name;
-  if (known) known.node.replaceWith(node);
-  else root.append(node);
-  parts.set(name, { json, node });
-}
-
-async function post(path: string, body?: object): Promise<void> {
-  const answer = await fetch(`${api}/${path}`, {
-    method: 'POST',
-    ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-  });
-  if (!answer.ok) {
-    const { error } = (await answer.json().catch(() => ({}))) as { error?: string };
-    throw new Error(error ?? `the server answered ${answer.status}`);
-  }
-}
-
 function header(view: RunView): HTMLElement {
   const cancel = el('button', { type: 'button', id: 'cancel', class: 'danger' }, 'Cancel run');
   const problem = el('p', { class: 'field-error', role: 'alert', hidden: true });
   cancel.addEventListener('click', () => {
     cancel.disabled = true;
-    post('cancel').catch((err: Error) => {
+    post(api, 'cancel').catch((err: Error) => {
       cancel.disabled = false;
       showError(problem, err.message);
     });
@@ -174,7 +134,7 @@ function reviewPanel(view: RunView): HTMLElement | null {
     const by = name.value.trim() || 'anonymous';
     localStorage.setItem(NAME_KEY, name.value.trim());
     for (const b of buttons) b.disabled = true;
-    post(decision, { by }).catch((err: Error) => {
+    post(api, decision, { by }).catch((err: Error) => {
       for (const b of buttons) b.disabled = false;
       showError(problem, err.message);
     });
@@ -230,33 +190,8 @@ function render(root: HTMLElement, view: RunView): void {
   );
   part(root, 'review', view.review, () => reviewPanel(view));
   part(root, 'result', [view.output, view.shares], () => resultPanel(view));
-  part(root, 'steps', null, () => el('ol', { class: 'run-steps', id: 'steps' }));
-  const list = parts.get('steps')!.node;
+  const list = part(root, 'steps', null, () => el('ol', { class: 'run-steps', id: 'steps' }));
   view.steps.forEach((step, index) => part(list, `step-${index}`, step, () => stepItem(step)));
 }
 
-function start(): void {
-  const root = byId('run');
-  root.replaceChildren();
-  const problem = el('p', { class: 'alert', role: 'alert', hidden: true, id: 'stream-problem' });
-  root.before(problem);
-  const events = new EventSource(`${api}/events`);
-  events.addEventListener('view', (e) => {
-    showError(problem, undefined);
-    render(root, JSON.parse((e as MessageEvent<string>).data) as RunView);
-  });
-  events.addEventListener('problem', (e) =>
-    showError(problem, (JSON.parse((e as MessageEvent<string>).data) as { error: string }).error),
-  );
-  events.addEventListener('end', () => events.close());
-  events.addEventListener('error', () => {
-    if (events.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
-    // Refused outright (no such run, a bad ID): ask once why.
-    void fetch(api)
-      .then((r) => r.json() as Promise<{ error?: string }>)
-      .then((answer) => showError(problem, answer.error ?? 'the run cannot be shown'))
-      .catch(() => showError(problem, 'the server cannot be reached'));
-  });
-}
-
-start();
+follow<RunView>(api, byId('run'), render);

@@ -305,8 +305,8 @@ function send(event: Event): void {
   });
   request.addEventListener('load', () => {
     progress.hidden = true;
-    const answer = request.response as { runs?: { page: string; title: string }[]; error?: string } | null;
-    if (request.status === 201 && answer?.runs) return started(answer.runs);
+    const answer = request.response as { runs?: { page: string }[]; album?: { page: string }; error?: string } | null;
+    if (request.status === 201 && answer?.runs) return started({ runs: answer.runs, album: answer.album });
     button.disabled = false;
     showError(byId('form-error'), answer?.error ?? `the server answered ${request.status}`);
   });
@@ -318,17 +318,9 @@ function send(event: Event): void {
   request.send(body);
 }
 
-function started(runs: { page: string; title: string }[]): void {
-  if (runs.length === 1) {
-    location.assign(runs[0].page);
-    return;
-  }
-  files = [];
-  renderFiles();
-  byId('started').replaceChildren(
-    el('li', {}, el('strong', {}, `Started ${runs.length} runs:`)),
-    ...runs.map((run) => el('li', {}, el('a', { href: run.page }, run.title))),
-  );
+/** One photo: its run page; several: the album's page, which links every photo's run. */
+function started(answer: { runs: { page: string }[]; album?: { page: string } }): void {
+  location.assign(answer.album?.page ?? answer.runs[0].page);
 }
 
 async function init(): Promise<void> {
