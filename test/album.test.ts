@@ -37,7 +37,7 @@ describe('albums', () => {
   const eventsOf = async (workflowId: string, runId?: string) =>
     (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
 
-  it('runs five photos two at a time in batches of two; the bad one fails alone', async () => {
+  it('runs five photos two at a time in batches of two; the bad one fails alone', async (t) => {
     const photos = [good, good, bad, good, good].map((file, i) => ({ source: { path: file }, title: `p${i + 1}` }));
     const input: AlbumInput = {
       title: 'Holiday',
@@ -84,6 +84,7 @@ describe('albums', () => {
     }
     assert.equal(sizes.length, 3, 'five photos in batches of two make three runs');
     const perPhoto = Math.max(...sizes) / 2;
+    t.diagnostic(`album runs of ${sizes.join(', ')} history events: at most ${perPhoto} per photo`);
     assert.ok(perPhoto <= 12, `history events per photo: ${perPhoto} (runs of ${sizes.join(', ')} events)`);
     // At the default batch size, a run of any album (500 photos or more) stays far below Temporal's limits.
     assert.ok(perPhoto * DEFAULT_ALBUM_BATCH < 2_000);

@@ -51,7 +51,7 @@ export function uploadPage(): string {
 </label>
 <ul class="chosen" id="chosen" aria-live="polite"></ul>
 <p class="field-error" id="files-error" role="alert" hidden></p>
-<label class="field">Title <span class="hint">(optional; the file name otherwise)</span>
+<label class="field">Title <span class="hint">(optional; the file name otherwise; for several photos, the album's name)</span>
 <input type="text" id="title" maxlength="200" autocomplete="off">
 </label>
 <p class="field-error" id="title-error" role="alert" hidden></p>
