@@ -5,7 +5,6 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filterCatalog } from '../common/filter-catalog';
 import { OUTPUT_FORMATS, extensionOf } from '../common/formats';
-import { checkKey } from '../common/image-ref';
 import { validatePhotoRequest, type PhotoRequest } from '../common/photo-request';
 import { checkDecision, DEFAULT_REVIEW_TIMEOUT, type ReviewDecision } from '../common/review';
 import { SHARE_TARGETS } from '../common/workflow-io';
@@ -16,7 +15,7 @@ import { reviewUpdate } from '../../workflows';
 import { SAFE_ID } from '../../workflows/process-photo';
 import { HttpError } from './errors';
 import { galleryPage, pageParams, type ReadGallery } from './gallery-source';
-import { renderPreview } from './preview';
+import { keyParam, renderPreview } from './preview';
 import { createRunEvents, streamViews } from './run-events';
 import { runView, type RunView } from './run-view';
 import { albumView } from './album-view';
@@ -155,8 +154,8 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
       return reply.code(201).send({ runs: [started(handle.workflowId, title)] });
     }
     // Several photos are one album: each photo's run is a child named after it, known before it starts.
-    const album = await startAlbumRun(deps.client, { ...photoRequest, photos });
     const title = photoRequest.title ?? `${photos.length} photos`;
+    const album = await startAlbumRun(deps.client, { ...photoRequest, title, photos });
     return reply.code(201).send({
       album: started(album.workflowId, title, `/albums/${encodeURIComponent(album.workflowId)}`),
       runs: photos.map((photo, index) => started(albumPhotoId(album.workflowId, index), photo.title)),
@@ -164,16 +163,6 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
   });
 
   app.get<{ Params: { id: string } }>('/api/photos/:id', async (request) => viewOf(checkWorkflowId(request.params.id)));
-
-  const albumOf = (id: string): Promise<AlbumView> => albumView(deps, id);
-  const albumEvents = createRunEvents(albumOf);
-  app.addHook('onClose', async () => albumEvents.stop());
-  app.get<{ Params: { id: string } }>('/api/albums/:id', async (request) =>
-    albumOf(checkWorkflowId(request.params.id)),
-  );
-  app.get<{ Params: { id: string } }>('/api/albums/:id/events', (request, reply) =>
-    streamViews(reply, checkWorkflowId(request.params.id), albumOf, albumEvents),
-  );
 
   app.get<{ Params: { id: string } }>('/api/photos/:id/events', (request, reply) =>
     streamViews(reply, checkWorkflowId(request.params.id), viewOf, events),
@@ -198,6 +187,17 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
     return reply.code(202).send({ workflowId: handle.workflowId, status: 'CANCEL_REQUESTED' });
   };
   app.post('/api/photos/:id/cancel', cancel);
+
+  const albumOf = (id: string): Promise<AlbumView> => albumView(deps, id);
+  const albumEvents = createRunEvents(albumOf);
+  app.addHook('onClose', async () => albumEvents.stop());
+  app.get<{ Params: { id: string } }>('/api/albums/:id', async (request) =>
+    albumOf(checkWorkflowId(request.params.id)),
+  );
+  app.get<{ Params: { id: string } }>('/api/albums/:id/events', (request, reply) =>
+    streamViews(reply, checkWorkflowId(request.params.id), albumOf, albumEvents),
+  );
+
   app.post('/api/albums/:id/cancel', cancel);
 
   app.get<{ Querystring: { page?: string; perPage?: string } }>('/api/gallery', async (request) =>
@@ -214,12 +214,7 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
 
   /** A whole output image (what the gallery shows full size). Keys are content hashes: the bytes never change. */
   app.get<{ Params: { key: string } }>('/api/blobs/:key', async (request, reply) => {
-    let key: string;
-    try {
-      key = checkKey(request.params.key);
-    } catch (err) {
-      throw new HttpError(400, (err as Error).message);
-    }
+    const key = keyParam(request.params.key);
     const type = CONTENT_TYPES.get(key.slice(key.indexOf('.') + 1));
     if (!type)
       throw new HttpError(404, `only ${OUTPUT_FORMATS.join(', ')} images are served whole; use /api/previews/${key}`);

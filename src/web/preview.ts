@@ -33,16 +33,21 @@ function parseShape(raw: string | undefined, bytes: number): { width: number; he
   return { width, height, channels };
 }
 
+/** A blob key from a request: checked before it reaches the store, so it can never name anything but a blob. */
+export function keyParam(key: string): string {
+  try {
+    return checkKey(key);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+}
+
 export async function renderPreview(
   store: BlobStore,
   key: string,
   query: { w?: string; shape?: string },
 ): Promise<Buffer> {
-  try {
-    checkKey(key);
-  } catch (err) {
-    throw new HttpError(400, (err as Error).message);
-  }
+  keyParam(key);
   const width = query.w === undefined ? DEFAULT_WIDTH : Number(query.w);
   if (!PREVIEW_WIDTHS.includes(width as (typeof PREVIEW_WIDTHS)[number])) {
     throw new HttpError(
