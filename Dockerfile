@@ -5,7 +5,7 @@
 #     -e TEMPORAL_ADDRESS=host.docker.internal:7233 nano-photos                     # every group, one process
 #   docker run --rm ... nano-photos npm run worker -- --services filter              # one group
 # docker-compose.yml runs one container per group from this image (see the comments there).
-FROM node:20-slim
+FROM node:24-slim
 
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \

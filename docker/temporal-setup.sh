@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prepares a running Temporal server for nano-photos: creates the namespace if it is missing and registers the custom
 # search attributes the workflow upserts. docker-compose.yml runs it (service temporal-setup, temporalio/admin-tools)
-# once the server is healthy; the workers start after it succeeds. Safe to run again: an existing namespace is kept,
+# once the server is healthy; the workers start after it succeeds. `npm run cluster` runs it too, with the project's
+# Temporal CLI on PATH. Safe to run again: an existing namespace is kept,
 # and attributes that already exist with the same type are left alone (a different type is an error).
 set -eu
 

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { createFilterActivities } from '../activities/filters/activities';
 import { createShareActivities } from '../activities/share/activities';
 import type { ImageRef } from '../src/common/types';
-import { FileBlobStore } from '../src/lib/blob-store';
+import { FileBlobStore, FileObjectStore } from '../src/lib/blob-store';
 import { loadConfig, type PhotoConfig } from '../src/lib/config';
 import { processPhoto } from '../workflows/process-photo';
 import { TASK_QUEUES } from '../src/common/task-queues';
@@ -349,7 +349,7 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
       activityEnv.run(sepia, { image: crafted }),
       invalid(/image\.key: blob key must look like <sha256>\.<ext>/),
     );
-    const { shareGallery } = createShareActivities({ store, galleryDir: world.config.galleryDir });
+    const { shareGallery } = createShareActivities({ store, gallery: new FileObjectStore(world.config.galleryDir) });
     await assert.rejects(
       activityEnv.run(shareGallery, { image: crafted, idempotencyKey: 'crafted:gallery', title: 'x', filters: [] }),
       invalid(/shareGallery: image\.key: blob key must look like <sha256>\.<ext>/),

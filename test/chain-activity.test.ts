@@ -30,7 +30,7 @@ let chain: ChainActivities;
 
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'nano-photos-chain-activity-'));
-  store = new FileBlobStore(root);
+  store = new FileBlobStore(path.join(root, 'shared'));
   filters = createFilterActivities({ store });
   chain = createChainActivities({ store });
 });
@@ -52,10 +52,11 @@ async function stepByStep(original: ImageRef, steps: FilterStep[]): Promise<Imag
   return image;
 }
 
-async function storedKeys(): Promise<Set<string>> {
-  const dirs = await readdir(root);
-  const keys = await Promise.all(dirs.map((d) => readdir(path.join(root, d))));
-  return new Set(keys.flat());
+/** Every key in the store under `dir`, sorted. */
+async function storedKeys(dir: string): Promise<string[]> {
+  const prefixes = await readdir(dir);
+  const keys = await Promise.all(prefixes.map((d) => readdir(path.join(dir, d))));
+  return keys.flat().sort();
 }
 
 const BENCH_CHAIN: FilterStep[] = [
@@ -72,10 +73,25 @@ describe('applyChain (fused filters)', () => {
     const original = await storeOriginal(data);
     const steps = completeChain(BENCH_CHAIN, original.format);
     const separate = await stepByStep(original, steps);
-    const before = await storedKeys();
-    const fused: ImageRef = await newEnv().run(chain.applyChain, { image: original, steps });
+    // The fused run gets a store of its own holding only the original: anything else it stores shows up there
+    // (in the shared store, the step-by-step run already left the same content-addressed intermediates).
+    const freshRoot = path.join(root, 'fresh');
+    const fresh = new FileBlobStore(freshRoot);
+    assert.equal((await fresh.put(data, 'jpg')).key, original.key);
+    const fused: ImageRef = await newEnv().run(createChainActivities({ store: fresh }).applyChain, {
+      image: original,
+      steps,
+    });
     assert.deepEqual(fused, separate, 'the same reference: same content hash, format and size');
-    assert.deepEqual(await storedKeys(), before, 'nothing new in the store: intermediates stayed in memory');
+    assert.deepEqual(
+      await storedKeys(freshRoot),
+      [original.key, fused.key].sort(),
+      'only the original and the output in the store: intermediates stayed in memory',
+    );
+    assert.ok(
+      (await storedKeys(path.join(root, 'shared'))).some((k) => k.endsWith('.raw')),
+      'the step-by-step run did store raw intermediates (what the fused run must not)',
+    );
     const monolith = await applyChainInProcess(data, BENCH_CHAIN);
     assert.ok((await store.get(fused.key)).equals(monolith), 'byte-identical to the in-process chain');
   });

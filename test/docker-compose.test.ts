@@ -5,6 +5,16 @@ import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import { SERVICE_NAMES, type ServiceName } from '../src/common/task-queues';
+import {
+  DYNAMIC_CONFIG_FILE,
+  parseEnvFile,
+  SCHEMA_SCRIPT,
+  SERVER_ENV_FILE,
+  serverEnv,
+  SETUP_SCRIPT,
+  sharedServerEnv,
+} from '../src/cluster/server-env';
+import { SERVER_VERSION, UI_SERVER_VERSION } from '../src/provision/temporal-server';
 
 /**
  * No Docker engine is needed: this reads docker-compose.yml the way Compose would (YAML merge keys resolved, no
@@ -14,8 +24,9 @@ import { SERVICE_NAMES, type ServiceName } from '../src/common/task-queues';
 const root = path.resolve(__dirname, '..');
 const composeFile = path.join(root, 'docker-compose.yml');
 
-const TEMPORAL_SERVER_VERSION = '1.29.1';
-const TEMPORAL_UI_VERSION = '2.42.1';
+// The versions `npm run cluster` builds natively: Compose runs the same releases as images.
+const TEMPORAL_SERVER_VERSION = SERVER_VERSION.replace(/^v/, '');
+const TEMPORAL_UI_VERSION = UI_SERVER_VERSION.replace(/^v/, '');
 const POSTGRES_MAJOR = '16';
 
 type StringList = string | string[];
@@ -25,6 +36,7 @@ interface Service {
   command?: StringList;
   entrypoint?: StringList;
   environment?: Record<string, string | number | boolean | null> | string[];
+  env_file?: StringList;
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   ports?: (string | number | { target?: number; published?: string | number })[];
   container_name?: string;
@@ -75,6 +87,12 @@ function env(service: Service): Record<string, string> {
       out[key] = value === null ? '' : String(value);
   }
   return out;
+}
+
+/** What the container's environment is: its env_file(s) first, then `environment` (which wins), as Compose does. */
+function fullEnv(service: Service): Record<string, string> {
+  const files = words(service.env_file).map((f) => parseEnvFile(readFileSync(path.join(root, f), 'utf8')));
+  return Object.assign({}, ...files, env(service)) as Record<string, string>;
 }
 
 /** Splits on colons outside `${...}`, so `${DIR:-./photos}:/photos:ro` gives three parts. */
@@ -189,7 +207,7 @@ describe('docker-compose.yml', () => {
       data && data.kind === 'volume' && namedVolumes.has(data.source),
       'postgresql data is a declared named volume',
     );
-    const server = env(services.temporal);
+    const server = fullEnv(services.temporal);
     assert.match(server.DB ?? '', /^postgres/);
     assert.equal(server.POSTGRES_SEEDS, 'postgresql');
     const test = words(services.temporal.healthcheck?.test);
@@ -372,8 +390,8 @@ describe('Dockerfile and .dockerignore', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   const instructions = dockerfile.split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
 
-  it('builds on node:20-slim with npm ci, dev dependencies included (tsx runs the worker)', () => {
-    assert.match(instructions.find((l) => /^FROM\s/i.test(l)) ?? '', /^FROM\s+node:20-slim(\s|$)/i);
+  it('builds on node:24-slim (an LTS line in engines) with npm ci, dev dependencies included (tsx runs the worker)', () => {
+    assert.match(instructions.find((l) => /^FROM\s/i.test(l)) ?? '', /^FROM\s+node:24-slim(\s|$)/i);
     const ci = instructions.find((l) => /\bnpm ci\b/.test(l));
     assert.ok(ci, 'runs npm ci');
     assert.doesNotMatch(ci, /--omit[= ]dev|--production|--only[= ]prod/);
@@ -398,5 +416,61 @@ describe('Dockerfile and .dockerignore', () => {
       .map((l) => l.trim());
     for (const entry of ['node_modules', '.temporal', '.data', '.git'])
       assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+  });
+});
+
+describe('docker-compose.yml and `npm run cluster` share one server setup', () => {
+  const envFile = path.relative(root, SERVER_ENV_FILE);
+  const shared = sharedServerEnv();
+
+  it('gives the server and the schema job the settings in docker/temporal-server.env, and redefines none of them', () => {
+    for (const name of ['temporal', 'temporal-schema']) {
+      assert.deepEqual(
+        words(services[name].env_file).map((f) => path.normalize(f)),
+        [envFile],
+        `${name} reads ${envFile}`,
+      );
+      const overridden = Object.keys(env(services[name])).filter((key) => key in shared);
+      assert.deepEqual(overridden, [], `${name} does not override the shared settings`);
+    }
+    assert.ok(Number(shared.NUM_HISTORY_SHARDS) >= 4, 'at least 4 history shards');
+    assert.equal(env(services.postgresql).POSTGRES_USER, shared.POSTGRES_USER, 'the database role is the same');
+  });
+
+  it('passes every shared setting to the native server unchanged, and the same dynamic config file', () => {
+    const ports = {
+      frontend: 1,
+      frontendHttp: 2,
+      frontendMembership: 3,
+      history: 4,
+      historyMembership: 5,
+      matching: 6,
+      matchingMembership: 7,
+      worker: 8,
+      workerMembership: 9,
+      metrics: 10,
+    };
+    const native = serverEnv({ ip: '127.0.0.1', ports, postgresPort: 11, postgresPassword: 'pw' });
+    for (const [key, value] of Object.entries(shared)) assert.equal(native[key], value, key);
+
+    const compose = fullEnv(services.temporal);
+    const mount = mounts(services.temporal).find((m) => m.kind === 'bind' && m.source.includes('dynamicconfig'));
+    assert.ok(mount, 'the dynamic config folder is mounted into the server');
+    assert.equal(path.resolve(root, mount.source), path.dirname(DYNAMIC_CONFIG_FILE), 'the same dynamic config folder');
+    assert.equal(path.basename(compose.DYNAMIC_CONFIG_FILE_PATH ?? ''), path.basename(DYNAMIC_CONFIG_FILE));
+    assert.equal(native.DYNAMIC_CONFIG_FILE_PATH, DYNAMIC_CONFIG_FILE);
+    assert.ok(compose.PROMETHEUS_ENDPOINT && native.PROMETHEUS_ENDPOINT, 'both turn the Prometheus endpoint on');
+  });
+
+  it('runs the same schema and setup scripts', () => {
+    const scriptOf = (name: string) => {
+      const mount = mounts(services[name]).find((m) => m.kind === 'bind');
+      assert.ok(mount, `${name} mounts the scripts`);
+      const word = argv(services[name]).find((w) => w.startsWith(`${mount.target}/`));
+      assert.ok(word, `${name} runs a mounted script`);
+      return path.resolve(root, mount.source, word.slice(mount.target.length + 1));
+    };
+    assert.equal(scriptOf('temporal-schema'), SCHEMA_SCRIPT);
+    assert.equal(scriptOf('temporal-setup'), SETUP_SCRIPT);
   });
 });

@@ -32,9 +32,15 @@ const fixtures: Fixture[] = readdirSync(FIXTURES)
     history: historyFromJson(JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'))),
   }));
 
-async function replay(histories: Fixture[]): Promise<ReplayResult[]> {
+/** processPhoto without its patched() guard (test/workflows/mutant-no-patch-guard.ts). */
+const UNGUARDED_SDK = path.join(__dirname, 'workflows', 'mutant-no-patch-guard.ts');
+
+async function replay(histories: Fixture[], sdk?: string): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: await workflowBundle(undefined, sdk) },
+    histories,
+  )) {
     results.push(result);
   }
   return results;
@@ -59,7 +65,7 @@ describe('replaying recorded histories', () => {
     results = await replay(fixtures);
   });
 
-  it('has fixtures to replay, from before and after the workflow last changed', () => {
+  it('has fixtures to replay, from before and after the workflow last changed, and of the fused path', () => {
     assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
     const reachesShare = (f: Fixture) => activityTypes(f).some((t) => t.startsWith('share'));
     const before = fixtures.filter((f) => reachesShare(f) && !patchesOf(f).includes(PATCH_ID));
@@ -69,6 +75,8 @@ describe('replaying recorded histories', () => {
       `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`,
     );
     assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
+    const fused = fixtures.filter((f) => activityTypes(f).includes('applyChain') && reachesShare(f));
+    assert.ok(fused.length > 0, 'no history takes the fuse: true branch (applyChain) through to the share step');
   });
 
   for (const fixture of fixtures) {
@@ -78,6 +86,27 @@ describe('replaying recorded histories', () => {
       assert.equal(result.error, undefined, `${fixture.workflowId}: ${result.error?.message}`);
     });
   }
+
+  it('fails the workflow without its patched() guard on every run recorded before the patch', async () => {
+    // The mutant is the real workflow code with the guard gone; the histories it must break are the ones that got
+    // as far as the guarded step (the share) without the patch marker: runs started before the change.
+    const before = fixtures.filter(
+      (f) => activityTypes(f).some((t) => t.startsWith('share')) && !patchesOf(f).includes(PATCH_ID),
+    );
+    assert.ok(before.length > 0);
+    const mutant = await replay(before, UNGUARDED_SDK);
+    for (const fixture of before) {
+      const result = mutant.find((r) => r.workflowId === fixture.workflowId);
+      assert.ok(
+        result?.error instanceof DeterminismViolationError,
+        `${fixture.workflowId}: expected a DeterminismViolationError from the mutant, got ${result?.error}`,
+      );
+      assert.match(result.error.message, /TMPRL1100/, fixture.workflowId);
+    }
+    console.log(
+      `mutant without the ${PATCH_ID} guard: ${before.length} histories fail to replay (${before.map((f) => f.workflowId).join(', ')})`,
+    );
+  });
 
   it('does catch a change in the order of the workflow steps', async () => {
     // The same check as running reordered code against the recorded history: swap two scheduled filter steps.

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +15,8 @@ import { createGalleryShare } from '../activities/share/gallery';
 import { createWebhookShare } from '../activities/share/webhook';
 import type { ImageRef, ShareInput } from '../src/common/types';
 import { signWebhook, verifyWebhook } from '../activities/share/webhook-signature';
-import { FileBlobStore } from '../src/lib/blob-store';
+import { partialName } from '../src/lib/atomic-write';
+import { FileBlobStore, FileObjectStore } from '../src/lib/blob-store';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const SECRET = 'test-secret-5b1f0c9e';
@@ -64,7 +67,7 @@ describe('gallery', () => {
   let n = 0;
   const newGallery = () => {
     const galleryDir = path.join(tmp, `gallery-${++n}`);
-    return { galleryDir, gallery: createGalleryShare({ store, galleryDir }) };
+    return { galleryDir, gallery: createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }) };
   };
   const entries = (html: string) => html.match(/<figure>/g)?.length ?? 0;
 
@@ -90,13 +93,15 @@ describe('gallery', () => {
     const first = await run(gallery.shareGallery, share());
     const name = path.basename(first.location, '.jpg');
     // What a worker killed inside writeAtomic leaves behind, for this entry and for another one.
-    await writeFile(path.join(galleryDir, `${name}.jpg.0123456789ab.partial`), 'half');
-    await writeFile(path.join(galleryDir, `${name}.json.ba9876543210.partial`), 'half');
-    await writeFile(path.join(galleryDir, 'someone-else_gallery-00000000.jpg.0123456789ab.partial'), 'half');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const partialOf = (file: string) => path.basename(partialName(path.join(galleryDir, file), dead, 0));
+    await writeFile(path.join(galleryDir, partialOf(`${name}.jpg`)), 'half');
+    await writeFile(path.join(galleryDir, partialOf(`${name}.json`)), 'half');
+    await writeFile(path.join(galleryDir, partialOf('someone-else_gallery-00000000.jpg')), 'half');
     await run(gallery.shareGallery, share());
     assert.deepEqual(
       (await readdir(galleryDir)).filter((f) => f.endsWith('.partial')),
-      ['someone-else_gallery-00000000.jpg.0123456789ab.partial'],
+      [partialOf('someone-else_gallery-00000000.jpg')],
     );
   });
 
@@ -157,7 +162,7 @@ describe('gallery', () => {
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         run(
-          createGalleryShare({ store, galleryDir }).shareGallery,
+          createGalleryShare({ store, gallery: new FileObjectStore(galleryDir) }).shareGallery,
           share({ idempotencyKey: `photo-${i}:gallery`, title: `t${i}` }),
         ),
       ),
@@ -241,8 +246,13 @@ describe('webhook', () => {
       assert.equal(post.signatureValid, true);
       assert.equal(post.headers['idempotency-key'], input.idempotencyKey);
       assert.equal(post.headers['content-type'], 'application/json');
+      // The format the README documents, computed here from scratch, not with the project's own signWebhook: a
+      // change to the format on both sides would still fail here (and break every receiver out there).
       const ts = post.headers['x-nano-photos-timestamp'] as string;
-      assert.equal(post.headers['x-nano-photos-signature'], signWebhook(SECRET, ts, post.rawBody));
+      assert.match(ts, /^\d{10}$/, 'unix seconds');
+      assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 60, `timestamp ${ts} is now`);
+      const independent = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${post.rawBody}`, 'utf8').digest('hex')}`;
+      assert.equal(post.headers['x-nano-photos-signature'], independent);
       assert.equal(verifyWebhook('another-secret', post.headers, post.rawBody), false);
       assert.equal(
         verifyWebhook(
@@ -261,6 +271,19 @@ describe('webhook', () => {
     }
     assert.ok(body.text!.includes('Sunset &lt;3') && body.content!.includes('Sunset <3'));
     assert.deepEqual(body.allowed_mentions, { parse: [] });
+  });
+
+  test('verifyWebhook accepts what any HMAC-SHA256 implementation of the documented format signs', () => {
+    // What a receiver written in another language would send back to check against: hex HMAC of "<ts>.<body>".
+    const body = '{"text":"héllo ✓"}';
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = `sha256=${createHmac('sha256', SECRET)
+      .update(Buffer.from(`${ts}.${body}`, 'utf8'))
+      .digest('hex')}`;
+    assert.equal(verifyWebhook(SECRET, { timestamp: ts, signature }, body), true);
+    assert.equal(verifyWebhook(SECRET, { timestamp: ts, signature }, Buffer.from(body, 'utf8')), true);
+    assert.equal(verifyWebhook(SECRET, { timestamp: String(Number(ts) + 1), signature }, body), false);
+    assert.equal(signWebhook(SECRET, ts, body), signature);
   });
 
   test('an old signature is refused', () => {

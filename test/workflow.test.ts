@@ -4,9 +4,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { processPhoto, SHARE_MAX_ATTEMPTS } from '../workflows/process-photo';
+import { SHARE_MAX_ATTEMPTS } from '../workflows/activity-options';
+import { loadConfig } from '../src/lib/config';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { processPhoto, progressQuery } from '../workflows/process-photo';
 import { TASK_QUEUES } from '../src/common/task-queues';
-import type { ProcessPhotoInput } from '../src/common/workflow-io';
+import type { FilterStep } from '../src/common/types';
+import type { ProcessPhotoInput, Progress } from '../src/common/workflow-io';
 import { jpeg, truncatedJpeg } from './support/images';
 import { tempWorld, withWorkers } from './support/pipeline';
 import { timeSkippingEnv } from './support/temporal';
@@ -51,6 +55,99 @@ describe('processPhoto on the time-skipping server', () => {
     existsSync(world.config.galleryDir)
       ? readdirSync(world.config.galleryDir).filter((f) => /\.(jpg|png)$/.test(f))
       : [];
+
+  /**
+   * Runs `input` with every activity asking the run for its progress (the `progress` query) as it starts, before
+   * it does its work: the run waits on that activity meanwhile, so each answer is the progress at that stage.
+   */
+  async function runWatchingProgress(input: ProcessPhotoInput) {
+    const workflowId = `ts-${++runs}`;
+    const atStart: { activity: string; progress: Progress }[] = [];
+    const probe: ActivityInterceptorsFactory = (ctx) => ({
+      inbound: {
+        async execute(args, next) {
+          const handle = env.client.workflow.getHandle(ctx.info.workflowExecution!.workflowId);
+          atStart.push({ activity: ctx.info.activityType, progress: await handle.query(progressQuery) });
+          return next(args);
+        },
+      },
+    });
+    // A gallery folder of its own: the other tests here check that theirs stays empty.
+    const config = {
+      ...loadConfig({
+        NANO_PHOTOS_DATA_DIR: world.config.dataDir,
+        NANO_PHOTOS_GALLERY_DIR: path.join(world.dir, 'gallery-progress'),
+      }),
+      webhook: world.config.webhook,
+    };
+    return withWorkers(
+      env,
+      config,
+      async () => {
+        const handle = await env.client.workflow.start(processPhoto, {
+          taskQueue: TASK_QUEUES.workflow,
+          workflowId,
+          args: [input],
+        });
+        const result = await handle.result();
+        return { workflowId, result, atStart, final: await handle.query(progressQuery) };
+      },
+      [probe],
+    );
+  }
+  /** What the progress says, without the artifacts and receipts. */
+  const stage = ({ stage, step, stepsDone, stepsTotal }: Progress) => ({ stage, step, stepsDone, stepsTotal });
+  const CHAIN: FilterStep[] = [{ filter: 'resize', params: { width: 160 } }, { filter: 'sepia' }];
+
+  it('reports its progress at every stage, one step per activity (and the output step added)', async () => {
+    const { result, atStart, final } = await runWatchingProgress({
+      source: { path: photo },
+      filters: CHAIN,
+      share: ['gallery'],
+    });
+    // upload + resize + sepia + the output the chain was completed with + one share.
+    assert.deepEqual(
+      atStart.map((s) => ({ activity: s.activity, ...stage(s.progress) })),
+      [
+        { activity: 'upload', stage: 'upload', step: 'upload', stepsDone: 0, stepsTotal: 5 },
+        { activity: 'resize', stage: 'filter', step: 'resize', stepsDone: 1, stepsTotal: 5 },
+        { activity: 'sepia', stage: 'filter', step: 'sepia', stepsDone: 2, stepsTotal: 5 },
+        { activity: 'output', stage: 'filter', step: 'output', stepsDone: 3, stepsTotal: 5 },
+        { activity: 'shareGallery', stage: 'share', step: 'share:gallery', stepsDone: 4, stepsTotal: 5 },
+      ],
+    );
+    assert.deepEqual(atStart[1].progress.currentArtifact, result.original, 'resize starts from the original');
+    assert.deepEqual(atStart[4].progress.currentArtifact, result.output, 'the share starts from the output');
+    assert.deepEqual(stage(final), { stage: 'done', step: 'done', stepsDone: 5, stepsTotal: 5 });
+    assert.deepEqual(final.shares, result.shares);
+  });
+
+  it('with fuse: true runs the chain as one applyChain activity: same output, progress in the same units', async () => {
+    const separate = await runWatchingProgress({ source: { path: photo }, filters: CHAIN, share: ['gallery'] });
+    const { workflowId, result, atStart, final } = await runWatchingProgress({
+      source: { path: photo },
+      filters: CHAIN,
+      share: ['gallery'],
+      fuse: true,
+    });
+    assert.equal(result.output.key, separate.result.output.key, 'the same output blob as one activity per step');
+    assert.deepEqual(result.steps, [{ filter: 'resize+sepia+output', image: result.output }]);
+    const scheduled = (await history(workflowId)).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+    assert.deepEqual(scheduled, ['upload', 'applyChain', 'shareGallery']);
+    // The fused activity counts as the three steps it runs: the totals match the unfused run's.
+    assert.deepEqual(
+      atStart.map((s) => ({ activity: s.activity, ...stage(s.progress) })),
+      [
+        { activity: 'upload', stage: 'upload', step: 'upload', stepsDone: 0, stepsTotal: 5 },
+        { activity: 'applyChain', stage: 'filter', step: 'resize+sepia+output', stepsDone: 1, stepsTotal: 5 },
+        { activity: 'shareGallery', stage: 'share', step: 'share:gallery', stepsDone: 4, stepsTotal: 5 },
+      ],
+    );
+    assert.deepEqual(atStart[2].progress.currentArtifact, result.output);
+    assert.deepEqual(stage(final), { stage: 'done', step: 'done', stepsDone: 5, stepsTotal: 5 });
+  });
 
   it('rides out a webhook that is down for an hour, in seconds of wall time', async () => {
     // The first 19 attempts back off 2 s, 4 s, ... up to 5 minutes apart: more than an hour of outage.

@@ -1,4 +1,4 @@
-import { ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   defineQuery,
   patched,
@@ -10,74 +10,34 @@ import {
 } from '@temporalio/workflow';
 import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
+import type { FitActivities } from '../activities/filters/fit-image';
 import { innermostMessage } from '../src/common/failures';
 import { completeChain } from '../src/common/filter-chain';
 import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
-import { INVALID_INPUT, invalidInput } from '../src/common/params';
+import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
+import { filterOptions, shareOptions, uploadOptions } from './activity-options';
 import type { ReviewOutcome } from '../src/common/review';
 import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
-import { TASK_QUEUES } from '../src/common/task-queues';
+import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress, ShareTarget } from '../src/common/workflow-io';
 import { reviewGate } from './review';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
-/** Bad input is never retried; everything else is, with backoff and a bound. */
-const nonRetryableErrorTypes = [INVALID_INPUT];
-
-const uploadOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.upload,
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/** Filters heartbeat every second: a crashed worker's filter is retried within seconds, not minutes. */
-const filterOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.filter,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes,
-  },
-};
-
-/**
- * Share targets are other people's services: ride out an outage of an hour or more (attempts back off to 5 minutes
- * apart, about 2 hours in all) and then give up, so a run never waits forever.
- */
-export const SHARE_MAX_ATTEMPTS = 25;
-const shareOptions: ActivityOptions = {
-  taskQueue: TASK_QUEUES.share,
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: SHARE_MAX_ATTEMPTS,
-    nonRetryableErrorTypes,
-  },
-};
-
 const { upload } = proxyActivities<UploadActivities>(uploadOptions);
 const filters = proxyActivities<FilterActivities>(filterOptions);
 const fused = proxyActivities<ChainActivities>(filterOptions);
+const fit = proxyActivities<FitActivities>(filterOptions);
 const share = proxyActivities<ShareActivities>(shareOptions);
 
-const shareActivity = { gallery: share.shareGallery, webhook: share.shareWebhook } as const;
+const shareActivity = {
+  gallery: share.shareGallery,
+  webhook: share.shareWebhook,
+  bluesky: share.shareBluesky,
+} as const;
 
 /** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
 export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
@@ -205,8 +165,38 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
 }
 
 /**
- * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry is removed) and the
- * run fails naming the target; a webhook post cannot be recalled and is reported as kept.
+ * Bluesky gets a variant within its limits, made by the filter service (share activities do no image work), and the
+ * run's start time as the post's date, the same on every retry. Only runs that share to Bluesky take this path; it
+ * counts as part of the share step in the progress.
+ */
+async function fittedForBluesky(input: ShareInput): Promise<ShareInput> {
+  const image = await fit.fitImage.executeWithOptions({ summary: 'fit the photo to Bluesky limits' }, [
+    { image: input.image, limits: BLUESKY_IMAGE_LIMITS },
+  ]);
+  return { ...input, image, createdAt: workflowInfo().startTime.toISOString() };
+}
+
+/** What the compensation can take back, per target; the others (a webhook post) are reported as kept. */
+const undoShare: Partial<Record<ShareTarget, { what: string; undo(receipt: ShareReceipt): Promise<unknown> }>> = {
+  gallery: {
+    what: 'the gallery entry',
+    undo: (receipt) =>
+      share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
+        { idempotencyKey: receipt.idempotencyKey },
+      ]),
+  },
+  bluesky: {
+    what: 'the Bluesky post',
+    undo: (receipt) =>
+      share.retractBluesky.executeWithOptions({ summary: 'delete the Bluesky post (compensation)' }, [
+        { uri: receipt.location },
+      ]),
+  },
+};
+
+/**
+ * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry and the Bluesky post
+ * are removed) and the run fails naming the target; a webhook post cannot be recalled and is reported as kept.
  */
 async function shareEverywhere(
   targets: ShareTarget[],
@@ -217,8 +207,9 @@ async function shareEverywhere(
   const keyOf = (target: ShareTarget) => `${workflowId}:${target}`;
   const outcomes = await Promise.allSettled(
     targets.map(async (target) => {
+      const input = { ...base, idempotencyKey: keyOf(target) };
       const receipt = await shareActivity[target].executeWithOptions({ summary: `share to ${target}` }, [
-        { ...base, idempotencyKey: keyOf(target) },
+        target === 'bluesky' ? await fittedForBluesky(input) : input,
       ]);
       progress.shares.push(receipt);
       progress.stepsDone++;
@@ -230,11 +221,12 @@ async function shareEverywhere(
 
   progress.stage = 'compensating';
   const kept: string[] = [];
+  const removed: string[] = [];
   for (const receipt of progress.shares) {
-    if (receipt.target === 'gallery') {
-      await share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
-        { idempotencyKey: receipt.idempotencyKey },
-      ]);
+    const undo = undoShare[receipt.target as ShareTarget];
+    if (undo) {
+      await undo.undo(receipt);
+      removed.push(receipt.target);
     } else {
       kept.push(receipt.target);
     }
@@ -242,12 +234,12 @@ async function shareEverywhere(
   const reasons = failed.map(
     (t) => `${t}: ${innermostMessage((outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason)}`,
   );
-  const undone = progress.shares.length - kept.length;
+  const what = removed.map((t) => undoShare[t as ShareTarget]!.what);
   throw ApplicationFailure.nonRetryable(
     `sharing failed (${reasons.join('; ')})` +
-      (undone ? '; the gallery entry was removed' : '') +
+      (what.length ? `; ${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} removed` : '') +
       (kept.length ? `; kept (cannot be recalled): ${kept.join(', ')}` : ''),
     'ShareFailed',
-    { failed, kept, removed: undone ? ['gallery'] : [] },
+    { failed, kept, removed },
   );
 }

@@ -1,7 +1,4 @@
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { PARTIAL_SUFFIX, writeAtomic } from '../../src/lib/atomic-write';
-import { type BlobStore, sha256 } from '../../src/lib/blob-store';
+import { type BlobStore, type ObjectStore, sha256 } from '../../src/lib/blob-store';
 import { extensionOf, OUTPUT_FORMATS } from '../../src/common/formats';
 import { checkImageRef } from '../../src/common/image-ref';
 import { type GalleryEntry, renderGalleryPage } from './gallery-page';
@@ -9,16 +6,22 @@ import { invalidInput } from '../../src/common/params';
 import type { OutputFormat, ShareInput, ShareReceipt } from '../../src/common/types';
 
 /**
- * The gallery share target: a folder of images plus an index.html, on the share worker's disk.
+ * The gallery share target: images plus an index.html in shared storage (a folder, or a bucket under a prefix), so
+ * share workers on every host publish into one gallery.
  *
- * Several worker processes may publish into the same folder at once, so no file is shared between entries except
- * the page: each image has its own JSON sidecar, and the page is only ever rebuilt from the sidecars.
+ * Several workers may publish at once, so no object is shared between entries except the page: each image has its
+ * own JSON sidecar, and the page is only ever rebuilt from a listing of the sidecars.
  */
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_CHARS = 200;
 const MAX_TITLE_CHARS = 1000;
-/** Rebuilds of the page before giving up and letting Temporal retry the activity (see writeIndex). */
-const INDEX_ATTEMPTS = 5;
+const INDEX = 'index.html';
+/**
+ * Rebuilds of the page before giving up and letting Temporal retry the activity (see writeIndex). Each takes a
+ * listing and a page write (tens of ms): 20 ride out bursts of publishes from several hosts (measured in
+ * test/blob-store-contract.test.ts, where 5 attempts sometimes did not).
+ */
+const INDEX_ATTEMPTS = 20;
 
 /**
  * `photo-1a2b3c4d5e6f-x7k2:gallery` → `photo-1a2b3c4d5e6f-x7k2_gallery-<8 hex>`. The hash of the whole key keeps
@@ -52,28 +55,12 @@ function checkInput(input: ShareInput): OutputFormat {
   return image.format as OutputFormat;
 }
 
-async function removed(file: string): Promise<boolean> {
+/** A sidecar, or undefined if it is missing or is not one of ours. */
+function parseEntry(data: Buffer | undefined): GalleryEntry | undefined {
+  if (!data) return undefined;
   try {
-    await unlink(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-async function isFile(file: string): Promise<boolean> {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
-
-/** A sidecar, or undefined if it is missing, was removed meanwhile, or is not one of ours. */
-async function readEntry(file: string): Promise<GalleryEntry | undefined> {
-  try {
-    const entry = JSON.parse(await readFile(file, 'utf8')) as GalleryEntry;
-    // `file` is later joined to the folder and deleted: accept only a plain name.
+    const entry = JSON.parse(data.toString('utf8')) as GalleryEntry;
+    // `file` is later deleted from the gallery: accept only a plain name.
     const valid =
       typeof entry?.file === 'string' &&
       SAFE_NAME.test(entry.file) &&
@@ -90,44 +77,60 @@ async function readEntry(file: string): Promise<GalleryEntry | undefined> {
   }
 }
 
-/** Every published entry, as the sidecars say (in no particular order); the page and the web app read them here. */
-export async function readGalleryEntries(galleryDir: string): Promise<GalleryEntry[]> {
-  const dir = path.resolve(galleryDir);
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return []; // nothing published yet
-    throw err;
-  });
-  const entries = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => readEntry(path.join(dir, n))));
-  return entries.filter((e): e is GalleryEntry => e !== undefined);
+/** Every object an entry can have: its sidecar first, then its image in any output format. */
+function entryObjects(name: string): string[] {
+  return [`${name}.json`, ...OUTPUT_FORMATS.map((format) => `${name}.${extensionOf(format)}`)];
 }
 
-export function createGalleryShare(deps: { store: BlobStore; galleryDir: string }) {
-  const dir = path.resolve(deps.galleryDir);
-  const sidecarOf = (name: string) => path.join(dir, `${name}.json`);
-  const readEntries = () => readGalleryEntries(dir);
+/**
+ * Reads every published entry: the sidecars as one listing shows them, each read; `listing` identifies exactly that
+ * set of versions. Sidecars already read are remembered by version, so a later read fetches only what changed. The
+ * page rebuild reads the gallery through this, and so does the web app.
+ */
+export function gallerySidecars(gallery: ObjectStore): () => Promise<{ listing: string; entries: GalleryEntry[] }> {
+  const read = new Map<string, { version: string; entry?: GalleryEntry }>();
+  return async function sidecars() {
+    const listed = (await gallery.list()).filter((o) => o.name.endsWith('.json'));
+    const entries = await Promise.all(
+      listed.map(async ({ name, version }) => {
+        const known = read.get(name);
+        if (known?.version === version) return known.entry;
+        const entry = parseEntry(await gallery.get(name));
+        read.set(name, { version, entry });
+        return entry;
+      }),
+    );
+    const names = new Set(listed.map((o) => o.name));
+    for (const name of read.keys()) if (!names.has(name)) read.delete(name);
+    return {
+      listing: listed.map((o) => `${o.name} ${o.version}`).join('\n'),
+      entries: entries.filter((e): e is GalleryEntry => e !== undefined),
+    };
+  };
+}
+
+export function createGalleryShare(deps: { store: BlobStore; gallery: ObjectStore }) {
+  const { gallery } = deps;
+  const sidecars = gallerySidecars(gallery);
 
   /**
-   * Another process may add or remove a sidecar while this one renders, then have its page replaced by this
-   * one's. So after writing, check the page still matches the sidecars; whoever writes last therefore writes a
-   * current page. Under churn that outlasts the attempts, fail retryably: the retry checks again.
+   * Hosts publish at the same time, and each replaces the page with what it saw. So the page is only ever rendered
+   * from a listing of the sidecars, and after writing it the writer lists again: whoever writes the page last has
+   * then seen every sidecar written before its final listing, and every sidecar written after that is followed by
+   * its own writer's rebuild. Stop once a listing equals the one rendered; under churn that outlasts the attempts,
+   * fail retryably: the retry rebuilds again.
    */
   async function writeIndex(): Promise<void> {
-    const index = path.join(dir, 'index.html');
-    let page = renderGalleryPage(await readEntries());
+    let { listing, entries } = await sidecars();
     for (let attempt = 0; attempt < INDEX_ATTEMPTS; attempt++) {
-      const current = await readFile(index, 'utf8').catch(() => undefined);
-      if (current !== page) await writeAtomic(index, page);
-      const now = renderGalleryPage(await readEntries());
-      if (now === page) return;
-      page = now;
+      const page = Buffer.from(renderGalleryPage(entries));
+      const current = await gallery.get(INDEX);
+      if (!current?.equals(page)) await gallery.put(INDEX, page, { contentType: 'text/html; charset=utf-8' });
+      const now = await sidecars();
+      if (now.listing === listing) return;
+      ({ listing, entries } = now);
     }
-    throw new Error(`gallery ${dir}: index.html kept changing under concurrent publishes; will retry`);
-  }
-
-  /** A worker killed mid-write leaves `<entry file>.<random>.partial` behind; the retry sweeps this entry's away. */
-  async function sweepPartials(name: string): Promise<void> {
-    const stale = (await readdir(dir)).filter((f) => f.startsWith(`${name}.`) && f.endsWith(PARTIAL_SUFFIX));
-    await Promise.all(stale.map((f) => removed(path.join(dir, f))));
+    throw new Error(`gallery ${gallery.location}: ${INDEX} kept changing under concurrent publishes; will retry`);
   }
 
   let rebuilding: Promise<void> | undefined;
@@ -155,23 +158,23 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
       const name = entryName('shareGallery', input?.idempotencyKey);
       const format = checkInput(input);
       const data = await deps.store.get(input.image.key);
+      // The store checked the bytes against the key, which is their sha256.
+      const digest = input.image.key.slice(0, 64);
       const file = `${name}.${extensionOf(format)}`;
-      const location = path.join(dir, file);
-      await mkdir(dir, { recursive: true });
-      await sweepPartials(name);
+      const sidecar = `${name}.json`;
+      await gallery.sweep(entryObjects(name));
 
-      const previous = await readEntry(sidecarOf(name));
-      const digest = sha256(data);
+      const previous = parseEntry(await gallery.get(sidecar));
       const duplicate =
         previous !== undefined &&
         previous.file === file &&
         previous.sha256 === digest &&
         previous.title === input.title &&
         JSON.stringify(previous.filters) === JSON.stringify(input.filters) &&
-        (await isFile(location));
+        (await gallery.head(file))?.bytes === data.length;
       if (!duplicate) {
         // Image before sidecar: a sidecar never points at a missing image, whatever step a crash interrupts.
-        await writeAtomic(location, data);
+        await gallery.put(file, data, { contentType: `image/${format}`, sha256: digest });
         const entry: GalleryEntry = {
           idempotencyKey: input.idempotencyKey,
           file,
@@ -184,32 +187,29 @@ export function createGalleryShare(deps: { store: BlobStore; galleryDir: string 
           sha256: digest,
           publishedAt: new Date().toISOString(),
         };
-        await writeAtomic(sidecarOf(name), `${JSON.stringify(entry, null, 2)}\n`);
+        await gallery.put(sidecar, Buffer.from(`${JSON.stringify(entry, null, 2)}\n`), {
+          contentType: 'application/json',
+        });
         // A re-run that changed the format leaves the old image behind otherwise.
-        if (previous && previous.file !== file) await removed(path.join(dir, previous.file));
+        if (previous && previous.file !== file) await gallery.delete(previous.file);
       }
       // Also on a duplicate: the attempt that wrote the sidecar may have crashed before the page was rebuilt.
       await refreshIndex();
-      return { target: 'gallery', location, idempotencyKey: input.idempotencyKey, duplicate };
+      return { target: 'gallery', location: gallery.locationOf(file), idempotencyKey: input.idempotencyKey, duplicate };
     },
 
     /** Compensation: takes a published image down again. Safe to repeat. */
     async unpublishGallery(input: { idempotencyKey: string }): Promise<boolean> {
       const name = entryName('unpublishGallery', input?.idempotencyKey);
-      await mkdir(dir, { recursive: true });
-      await sweepPartials(name);
-      const previous = await readEntry(sidecarOf(name));
-      // Sidecar first, so the entry leaves the page even if a crash interrupts; then any image under this name,
-      // including one whose publish crashed before its sidecar was written.
-      const files = [
-        `${name}.json`,
-        ...(previous ? [previous.file] : []),
-        ...OUTPUT_FORMATS.map(extensionOf).map((ext) => `${name}.${ext}`),
-      ];
-      let any = false;
-      for (const f of new Set(files)) any = (await removed(path.join(dir, f))) || any;
+      const objects = entryObjects(name);
+      await gallery.sweep(objects);
+      const present = new Set((await gallery.list(`${name}.`)).map((o) => o.name));
+      // Sidecar first, so the entry leaves the page even if a crash interrupts; then its image, including one whose
+      // publish crashed before its sidecar was written.
+      const doomed = objects.filter((o) => present.has(o));
+      for (const object of doomed) await gallery.delete(object);
       await refreshIndex();
-      return any;
+      return doomed.length > 0;
     },
   };
 }

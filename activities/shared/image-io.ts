@@ -1,6 +1,7 @@
 import { extensionOf } from '../../src/common/formats';
 import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
+import { markPoint } from '../../src/lib/test-markers';
 import type { ImageRef, OutputFormat } from '../../src/common/types';
 
 /**
@@ -62,7 +63,14 @@ export async function storeEncoded(
   format: OutputFormat,
   quality: number,
 ): Promise<ImageRef> {
+  await markPoint('encode-start');
   const data = await encode(image, format, quality);
+  await markPoint('encode-end', { bytes: data.length });
+  return storeEncodedData(store, data, format);
+}
+
+/** Stores bytes already encoded as `format`, described by their own header. */
+export async function storeEncodedData(store: BlobStore, data: Buffer, format: OutputFormat): Promise<ImageRef> {
   const { width = 0, height = 0, channels = 0 } = await sharp(data).metadata();
   const blob = await store.put(data, extensionOf(format));
   return { ...blob, format, width, height, channels };

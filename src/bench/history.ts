@@ -45,6 +45,8 @@ export interface RunTimeline {
   hops: Hop[];
   /** Time inside activities (start → completion), summed. */
   activityMs: number;
+  /** Each activity's time (start → completion of the attempt that completed), by activity type. */
+  steps: { type: string; ms: number }[];
   activities: number;
   events: number;
   /** Activity attempts after the first (retries after a failure or a timeout), with their causes. */
@@ -113,6 +115,7 @@ export function timeline(events: Event[]): RunTimeline {
     closedAt: ms(last.eventTime),
     hops,
     activityMs: runs.reduce((sum, r) => sum + (r.completed! - r.started!), 0),
+    steps: runs.map((r) => ({ type: r.type, ms: r.completed! - r.started! })),
     activities: runs.length,
     events: events.length,
     retries: runs

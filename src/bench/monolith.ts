@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { applyChainInProcess } from './monolith-chain';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
-import { FileBlobStore } from '../lib/blob-store';
+import { openBlobStore, openObjectStore } from '../lib/blob-store';
 import { loadConfig } from '../lib/config';
 import { tuneProcess } from '../lib/process-tuning';
 import { inFlight } from './stats';
@@ -30,9 +30,9 @@ export interface MonolithConfig {
 async function main(config: MonolithConfig): Promise<void> {
   tuneProcess();
   const settings = loadConfig({ ...process.env, NANO_PHOTOS_DATA_DIR: config.dataDir });
-  const store = new FileBlobStore(settings.blobDir);
+  const store = openBlobStore(settings.blobStore);
   const { upload } = createUploadActivities({ store, limits: settings.upload });
-  const { shareGallery } = createShareActivities({ store, galleryDir: settings.galleryDir });
+  const { shareGallery } = createShareActivities({ store, gallery: openObjectStore(settings.galleryStore) });
   const filterNames = WORKLOAD_FILTERS.map((s) => s.filter);
   const preloaded = new Map<string, Buffer>();
   let loadPhoto: ((photo: string) => Promise<Buffer>) | undefined;

@@ -12,15 +12,22 @@ export const ALL_MODES: ModeId[] = [
   'monolith',
   'monolith-filters',
   'nano',
+  'nano-s3',
   'fused',
   'nano-single',
   'ceiling',
   'ceiling-plain',
+  'nano-cluster',
+  'ceiling-cluster',
 ];
 /** Enough pipelines at once to keep the workflow worker and the server busy (see BENCHMARKS.md). */
 export const CEILING_IN_FLIGHT = 16;
 /** Modes only full runs include. */
 export const FULL_ONLY: ModeId[] = ['monolith-filters', 'nano-single'];
+/** Modes on `npm run cluster`'s PostgreSQL-backed server: only with --cluster (they need PostgreSQL and a Go build). */
+export const CLUSTER_MODES: ModeId[] = ['nano-cluster', 'ceiling-cluster'];
+/** Modes only `--blob s3` (or --modes) adds: they need the S3 server. */
+export const S3_ONLY: ModeId[] = ['nano-s3'];
 
 /** The pipeline modes on photo workers, by worker layout. */
 export const PHOTO_MODES = [
@@ -28,6 +35,7 @@ export const PHOTO_MODES = [
     id: 'nano',
     layout: 'split',
     fuse: false,
+    blob: 'file',
     label: '(b) nano-services',
     description:
       'dev server + one worker process per service group (workflow, upload, filter, share; as docker-compose runs them); ' +
@@ -35,9 +43,20 @@ export const PHOTO_MODES = [
       'through the blob store',
   },
   {
+    id: 'nano-s3',
+    layout: 'split',
+    fuse: false,
+    blob: 's3',
+    label: '(b) nano, S3 store',
+    description:
+      'as (b), with a second set of worker processes whose blob store and gallery are a local S3 server (versitygw ' +
+      'on 127.0.0.1, serving a folder on the same disk), as hosts that share no disk would run them',
+  },
+  {
     id: 'fused',
     layout: 'split',
     fuse: true,
+    blob: 'file',
     label: '(c) nano, fused filters',
     description:
       'the same deployment; the workflow input asks for fuse: true, so the filters run as one applyChain activity ' +
@@ -47,6 +66,7 @@ export const PHOTO_MODES = [
     id: 'nano-single',
     layout: 'single',
     fuse: false,
+    blob: 'file',
     label: '(b) nano, one worker process',
     description:
       'as (b), but one worker process serves every service, as a bare `npm run worker` does; measured after the rounds ' +
@@ -60,11 +80,13 @@ Runs the same photo job several ways on this machine, one after another, and com
 ${WORKLOAD_LABEL}, on real photographs.
   monolith   (a) the same code in one process, no Temporal
   nano       (b) a dev server and worker processes (one per service group), one activity per filter
+  nano-s3    (b) with the blob store and gallery on a local S3 server (versitygw; with --blob s3)
   fused      (c) the same deployment; the caller asks for the filters as one activity (fuse: true)
   nano-single     (b) with one worker process for all services, as a bare \`npm run worker\` (full runs only)
   ceiling    the real workflow with no-op services: what orchestration alone sustains (pipelines/s)
   ceiling-plain   the same for a plain workflow of six no-op activities
   monolith-filters   the filter chain alone on photos in memory (full runs only; a reference)
+  nano-cluster, ceiling-cluster   nano and ceiling on the production-shape cluster (PostgreSQL, 4 shards; --cluster)
 Prints a table (progress lines go to stderr), and on full runs writes BENCHMARKS.md. Takes a few minutes;
 --quick takes under a minute and only proves the harness works.
 
@@ -78,6 +100,8 @@ Options:
   --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each (default 3, quick 1)
   --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
   --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
+  --cluster            also run nano and ceiling on a fresh \`npm run cluster\` server (PostgreSQL, 4 shards)
+  --blob s3            also run nano-s3, interleaved with the others (the S3 server is built the first time)
   --markdown FILE      where to write the report (default BENCHMARKS.md on full runs, none with --quick)
   --server-db D        file: a SQLite file with the settings of \`npm run server\` (default); memory
   --concurrency S=N    worker concurrency for service S (processes of one service group), repeatable
@@ -132,18 +156,27 @@ export function parseOptions(args: string[]): Options | 'help' {
       rounds: { type: 'string' },
       'ceiling-in-flight': { type: 'string' },
       modes: { type: 'string' },
+      blob: { type: 'string', default: 'file' },
       markdown: { type: 'string' },
       'server-db': { type: 'string', default: 'file' },
       concurrency: { type: 'string', multiple: true },
       'worker-env': { type: 'string', multiple: true },
       keep: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
   const quick = values.quick!;
+  if (values.blob !== 'file' && values.blob !== 's3')
+    throw new Error(`--blob: expected file or s3, received ${values.blob}`);
   const modes = (values.modes?.split(',').map((m) => m.trim()) ??
-    ALL_MODES.filter((m) => !(quick && FULL_ONLY.includes(m)))) as ModeId[];
+    ALL_MODES.filter(
+      (m) =>
+        !(quick && FULL_ONLY.includes(m)) &&
+        (values.cluster || !CLUSTER_MODES.includes(m)) &&
+        !(values.blob !== 's3' && S3_ONLY.includes(m)),
+    )) as ModeId[];
   for (const m of modes)
     if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode ${m}; expected some of ${ALL_MODES.join(', ')}`);
   if (values['server-db'] !== 'file' && values['server-db'] !== 'memory')

@@ -1,10 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { processPhoto } from '../../workflows';
 import { TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
-import { startNodeProcess, startServer, startWorker, type Child, type ServerHandle } from './cluster';
+import { Cluster } from '../cluster/cluster';
+import type { ClusterBinaries } from '../provision/temporal-server';
+import { startNodeProcess, startServer, startWorker, type Child } from './cluster';
 import { timeline } from './history';
 import { PLAIN_TASK_QUEUE, sixSteps } from './plain-workflow';
 import { UsageSampler, type Watched } from './procfs';
@@ -28,10 +30,12 @@ export function workerGroups(
 }
 
 export interface Deployment {
-  server: ServerHandle;
+  server: { address: string };
   client: Client;
   connection: Connection;
   workers: Child[];
+  /** Other processes the mode depends on, measured with it (e.g. the S3 server). */
+  services: Watched[];
   dataDir: string;
   watched(): Watched[];
   stopWorkers(): Promise<void>;
@@ -46,7 +50,32 @@ export interface Deployment {
 export async function deploy(ctx: BenchContext, name: string, persistent: boolean): Promise<Deployment> {
   const dbFile = persistent ? path.join(ctx.workDir, `${name}.db`) : undefined;
   const server = await startServer(dbFile, path.join(ctx.workDir, `dev-server-${name}.log`));
-  const connection = await Connection.connect({ address: server.address });
+  return deployOn(ctx, name, server.address, [{ label: 'dev-server', pid: server.child.pid }], () =>
+    server.child.stop(),
+  );
+}
+
+/** The same on a fresh production-shape cluster (PostgreSQL, 4-shard server; `npm run cluster`), in the work folder. */
+export async function deployOnCluster(ctx: BenchContext, name: string, binaries: ClusterBinaries): Promise<Deployment> {
+  chmodSync(ctx.workDir, 0o755); // PostgreSQL runs as an unprivileged user and must reach its folder
+  const cluster = await Cluster.start({ binaries, dir: path.join(ctx.workDir, `cluster-${name}`), ui: false });
+  const servers = [
+    { label: 'temporal-server', pid: cluster.server!.pid },
+    // The postmaster only: its backends are separate processes (machine CPU counts them).
+    { label: 'postgres', pid: cluster.postgres!.process.pid },
+  ];
+  return deployOn(ctx, name, cluster.address, servers, () => cluster.stop());
+}
+
+async function deployOn(
+  ctx: BenchContext,
+  name: string,
+  address: string,
+  servers: { label: string; pid: number }[],
+  stopServers: () => Promise<void>,
+): Promise<Deployment> {
+  const server = { address };
+  const connection = await Connection.connect({ address });
   const dataDir = path.join(ctx.workDir, `data-${name}`);
   mkdirSync(dataDir, { recursive: true });
   const deployment: Deployment = {
@@ -54,10 +83,12 @@ export async function deploy(ctx: BenchContext, name: string, persistent: boolea
     connection,
     client: new Client({ connection }),
     workers: [],
+    services: [],
     dataDir,
     watched: () => [
       ...deployment.workers.map((w) => ({ label: w.label, pid: w.pid, worker: true })),
-      { label: 'dev-server', pid: server.child.pid, worker: false },
+      ...deployment.services,
+      ...servers.map((s) => ({ ...s, worker: false })),
       { label: 'bench client', pid: process.pid, worker: false },
     ],
     async stopWorkers() {
@@ -67,7 +98,7 @@ export async function deploy(ctx: BenchContext, name: string, persistent: boolea
     async stop() {
       await deployment.stopWorkers();
       await connection.close().catch(() => undefined);
-      await server.child.stop();
+      await stopServers();
     },
   };
   return deployment;

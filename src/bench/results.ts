@@ -5,7 +5,17 @@ import type { JobTiming } from './workload';
 
 /** What a benchmark mode measured, and how rounds of measurements combine into one result. */
 
-export type ModeId = 'monolith' | 'monolith-filters' | 'nano' | 'fused' | 'nano-single' | 'ceiling' | 'ceiling-plain';
+export type ModeId =
+  | 'monolith'
+  | 'monolith-filters'
+  | 'nano'
+  | 'nano-s3'
+  | 'fused'
+  | 'nano-single'
+  | 'ceiling'
+  | 'ceiling-plain'
+  | 'nano-cluster'
+  | 'ceiling-cluster';
 
 export interface HopStats {
   count: number;
@@ -39,6 +49,8 @@ export interface ModeResult {
   idleHops?: HopStats;
   /** Workflow start → first activity start, median. */
   firstDispatchP50?: number;
+  /** Time inside each activity type (start → completion, blob reads and writes included), median ms. */
+  stepP50?: Record<string, number>;
   usage: Usage;
   /** CPU milliseconds per photo (or pipeline) by process. */
   cpuMsPerJob: Record<string, number>;
@@ -51,7 +63,10 @@ export interface ModeResult {
   longestGap?: { ms: number; before: string };
   /** The longest time between a run closing and its result reaching the benchmark client (ms). */
   maxResultDelayMs?: number;
-  /** Output blob keys by photo (one, unless runs of the same photo differed), where the mode produces photos. */
+  /**
+   * Output blob keys by every photo the mode ran (one key, unless runs of the same photo differed; none if no run of
+   * it gave an output), where the mode produces photos.
+   */
   outputs: Record<string, string[]>;
 }
 
@@ -80,6 +95,19 @@ export function hopStats(hops: Hop[]): HopStats {
       }),
     ),
   };
+}
+
+function stepMedians(timelines: RunTimeline[]): Record<string, number> {
+  const steps = timelines.flatMap((t) => t.steps);
+  return Object.fromEntries(
+    [...new Set(steps.map((s) => s.type))].map((type) => [
+      type,
+      percentile(
+        steps.filter((s) => s.type === type).map((s) => s.ms),
+        50,
+      ),
+    ]),
+  );
 }
 
 /** One measured batch of a mode: its timings, what its processes used meanwhile and, for workflows, their timelines. */
@@ -148,6 +176,7 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
           50,
         )
       : undefined,
+    stepP50: timelines.length ? stepMedians(timelines) : undefined,
     usage,
     cpuMsPerJob,
     retries: timelines.flatMap((t) => t.retries),
@@ -157,8 +186,10 @@ export function summarize(info: ModeInfo, rounds: Round[], idleHops?: HopStats):
       (g, t) => (g && g.ms >= t.longestGap.ms ? g : t.longestGap),
       undefined,
     ),
+    // Every photo the mode ran is listed, with no key if no run of it gave an output: a gap the report flags.
     outputs: timings.reduce<Record<string, string[]>>((acc, t) => {
-      if (t.output && !(acc[t.photo] ??= []).includes(t.output)) acc[t.photo].push(t.output);
+      const keys = (acc[t.photo] ??= []);
+      if (t.output && !keys.includes(t.output)) keys.push(t.output);
       return acc;
     }, {}),
   };

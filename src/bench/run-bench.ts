@@ -1,18 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { SERVICE_NAMES } from '../common/task-queues';
 import { devServerArgs } from '../lib/dev-server';
 import { projectRoot } from '../lib/project-root';
+import { startS3Server, type S3Server } from '../lib/s3-server';
+import { VERSITYGW_VERSION } from '../provision/versitygw';
 import { provisionTemporalCli } from '../provision/temporal-cli';
+import { provisionCluster, SERVER_VERSION } from '../provision/temporal-server';
+import { sharedServerEnv } from '../cluster/server-env';
 import { samplePhotos } from '../lib/sample-photos';
 import { DEFAULT_CONCURRENCY } from '../lib/workers';
 import { stopAll, workerScriptEnv } from './cluster';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
-import { ALL_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
+import { ALL_MODES, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
 import {
   deploy,
+  deployOnCluster,
   PHOTO_INPUT,
   pipelineRound,
   startNoopWorkers,
@@ -48,7 +53,7 @@ async function megapixels(photos: string[]): Promise<string> {
   return lo === hi ? `${hi.toFixed(1)} MP` : `${lo.toFixed(1)}–${hi.toFixed(1)} MP`;
 }
 
-/** Runs the benchmark the options describe; sets a failing exit code if the modes' outputs differ. */
+/** Runs the benchmark the options describe; fails (exit code 1) unless all modes' outputs are there and equal. */
 export async function runBench(options: BenchOptions): Promise<void> {
   const { quick, modes, count, rounds, limit, ceilingLimit, markdownFile, persistent, concurrency, workerEnv } =
     options;
@@ -59,11 +64,12 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-bench-'));
   const ctx: BenchContext = { workDir, log };
   let interrupted = false;
+  let s3: S3Server | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`${signal}: stopping the processes this benchmark started...`);
-    void stopAll().finally(() => {
+    void Promise.all([stopAll(), s3?.stop()]).finally(() => {
       if (!options.keep) rmSync(workDir, { recursive: true, force: true });
       process.exit(130);
     });
@@ -76,6 +82,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const warmup = jobList(photos, quick ? 2 : limit);
   const idle = jobList(photos, quick ? 1 : 4);
   const cli = modes.some((m) => !m.startsWith('monolith')) ? await provisionTemporalCli() : undefined;
+  const clusterBinaries = modes.some((m) => CLUSTER_MODES.includes(m))
+    ? await provisionCluster(provisionTemporalCli)
+    : undefined;
   const pragmas = devServerArgs({ port: 0, uiPort: false, dbFile: 'x' }).filter(
     (_, i, a) => a[i - 1] === '--sqlite-pragma',
   );
@@ -103,7 +112,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const interleaved: { info: ModeInfo; rounds: Round[]; idleHops?: HopStats; run(jobs: string[]): Promise<Round> }[] =
       [];
     let monolith: MonolithRunner | undefined;
-    let split: Deployment | undefined;
+    const splits: Deployment[] = [];
     try {
       if (modes.includes('monolith')) {
         log('starting the monolith process (and warming it up)');
@@ -115,16 +124,26 @@ export async function runBench(options: BenchOptions): Promise<void> {
         });
       }
       const splitModes = PHOTO_MODES.filter((m) => m.layout === 'split' && modes.includes(m.id));
-      if (splitModes.length) {
-        log('starting a dev server and worker processes, one per service group');
-        split = await deploy(ctx, 'photos-split', persistent);
-        await startPhotoWorkers(ctx, split, 'split', concurrency, workerEnv);
-        log(
-          `  server ${split.server.address}; workers ${split.workers.map((w) => `${w.label} (pid ${w.pid})`).join(', ')}`,
-        );
-        for (const mode of splitModes) {
+      // One deployment per blob driver, each with its own dev server (workers of both on one server would share
+      // the task queues): the S3 one's workers have only the S3 server's settings for their stores.
+      for (const blob of ['file', 's3'] as const) {
+        const group = splitModes.filter((m) => m.blob === blob);
+        if (!group.length) continue;
+        let env = workerEnv;
+        if (blob === 's3') {
+          const s3Log = openSync(path.join(workDir, 's3-server.log'), 'a');
+          s3 = await startS3Server({ dir: path.join(workDir, 's3'), logFile: s3Log }).finally(() => closeSync(s3Log));
+          log(`started a local S3 server (versitygw ${VERSITYGW_VERSION}, pid ${s3.pid}) on ${s3.endpoint}`);
+          env = { ...workerEnv, ...s3.env() };
+        }
+        log(`starting a dev server and worker processes, one per service group (${blob} blob store)`);
+        const d = await deploy(ctx, `photos-split-${blob}`, persistent);
+        splits.push(d);
+        if (s3?.pid && blob === 's3') d.services.push({ label: 's3-server', pid: s3.pid, worker: false });
+        await startPhotoWorkers(ctx, d, 'split', concurrency, env);
+        log(`  server ${d.server.address}; workers ${d.workers.map((w) => `${w.label} (pid ${w.pid})`).join(', ')}`);
+        for (const mode of group) {
           const input = { ...PHOTO_INPUT, fuse: mode.fuse };
-          const d = split;
           interleaved.push({
             info: { id: mode.id, label: mode.label, description: mode.description, unit: 'photos/s', inFlight: limit },
             rounds: [],
@@ -145,7 +164,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
       results.push(...interleaved.map((m) => summarize(m.info, m.rounds, m.idleHops)));
     } finally {
       await monolith?.stop();
-      await split?.stop();
+      for (const d of splits) await d.stop();
+      await s3?.stop();
     }
 
     // References and the other deployments, one after another.
@@ -225,6 +245,47 @@ export async function runBench(options: BenchOptions): Promise<void> {
         }
       });
     }
+    if (clusterBinaries) {
+      const onCluster = async (name: string, body: (d: Deployment) => Promise<void>) => {
+        const deployment = await deployOnCluster(ctx, name, clusterBinaries);
+        try {
+          await body(deployment);
+        } finally {
+          await deployment.stop();
+        }
+      };
+      if (modes.includes('nano-cluster')) {
+        log('nano-cluster: starting a cluster (PostgreSQL, 4 shards) and worker processes, one per service group');
+        await onCluster('photos', async (d) => {
+          await startPhotoWorkers(ctx, d, 'split', concurrency, workerEnv);
+          const info: ModeInfo = {
+            id: 'nano-cluster',
+            label: '(b) nano on PostgreSQL',
+            description:
+              'as (b), on `npm run cluster`: the Temporal server with 4 history shards on PostgreSQL instead of the ' +
+              'dev server on SQLite',
+            unit: 'photos/s',
+            inFlight: limit,
+          };
+          await measure(d, info, PHOTO_INPUT, jobs, warmup, idle);
+        });
+      }
+      if (modes.includes('ceiling-cluster')) {
+        log('ceiling-cluster: starting a cluster, the real workflow worker and no-op activity workers');
+        await onCluster('ceiling', async (d) => {
+          await startNoopWorkers(ctx, d, workerEnv);
+          const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+          const info: ModeInfo = {
+            id: 'ceiling-cluster',
+            label: 'ceiling on PostgreSQL',
+            description: 'as ceiling: processPhoto, on the PostgreSQL-backed server with 4 history shards',
+            unit: 'pipelines/s',
+            inFlight: ceilingLimit,
+          };
+          await measure(d, info, PHOTO_INPUT, noop(quick ? 40 : 600), noop(quick ? 10 : 50), noop(quick ? 2 : 10));
+        });
+      }
+    }
     results.sort((a, b) => ALL_MODES.indexOf(a.id) - ALL_MODES.indexOf(b.id));
   } finally {
     await stopAll();
@@ -232,7 +293,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
 
   const monolith = results.find((r) => r.id === 'monolith');
   for (const r of results)
-    if (monolith && ['nano', 'fused', 'nano-single'].includes(r.id)) r.ratio = r.throughput / monolith.throughput;
+    if (monolith && ['nano', 'nano-s3', 'fused', 'nano-single'].includes(r.id))
+      r.ratio = r.throughput / monolith.throughput;
   const report: BenchReport = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     quick,
@@ -252,6 +314,16 @@ export async function runBench(options: BenchOptions): Promise<void> {
           .map(([k, v]) => `${k}=${v}`)
           .join(' ') || '(none)',
       ceiling: `${ceilingLimit} pipelines in flight`,
+      'blob store':
+        'the file driver in a temporary folder' +
+        (modes.includes('nano-s3')
+          ? `; nano-s3: versitygw ${VERSITYGW_VERSION} on 127.0.0.1 serving a temporary folder (S3 API over loopback, keep-alive), the gallery in the same bucket`
+          : ''),
+      ...(clusterBinaries
+        ? {
+            cluster: `\`npm run cluster\`'s Temporal server ${SERVER_VERSION} (${sharedServerEnv().NUM_HISTORY_SHARDS} history shards) on PostgreSQL, a fresh one per mode`,
+          }
+        : {}),
     },
     modes: results,
     targets: judge(results),

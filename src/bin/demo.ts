@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { installQuietRuntime } from '../lib/logging';
 import { SERVICE_NAMES } from '../common/task-queues';
-import { FileBlobStore } from '../lib/blob-store';
+import { openBlobStore, openObjectStore } from '../lib/blob-store';
 import { loadConfig, type PhotoConfig } from '../lib/config';
 import { parseFilterFlag } from '../lib/filter-flags';
 import { describeProgress, describeResult, putPhotoFile, startPhotoRun, watchRun, webUiLink } from '../lib/photo-runs';
@@ -111,7 +111,7 @@ async function processDemoPhoto(client: Client, photo: string, uiUrl: string, co
   const webhook = config.webhook !== undefined;
   const handle = await startPhotoRun(client, {
     // As `npm run photo` sends a local file: its bytes through the blob store.
-    source: await putPhotoFile(new FileBlobStore(config.blobDir), photo),
+    source: await putPhotoFile(openBlobStore(config.blobStore), photo),
     title: path.basename(photo),
     filters: DEMO_FILTERS.map(parseFilterFlag),
     share: webhook ? ['gallery', 'webhook'] : ['gallery'],
@@ -120,7 +120,8 @@ async function processDemoPhoto(client: Client, photo: string, uiUrl: string, co
   console.log(`\nProcessing ${photo}\n  workflow ${handle.workflowId}\n  Web UI   ${link}`);
   const result = await watchRun(handle, (p) => console.log(`  ${describeProgress(p)}`));
   console.log(`\n${describeResult(result)}`);
-  console.log(`\nGallery: ${path.join(config.galleryDir, 'index.html')} (open it in a browser)`);
+  const galleryIndex = openObjectStore(config.galleryStore).locationOf('index.html');
+  console.log(`\nGallery: ${galleryIndex}${galleryIndex.startsWith('s3://') ? '' : ' (open it in a browser)'}`);
   console.log(`See the run step by step: ${link}`);
 }
 

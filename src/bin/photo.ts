@@ -6,7 +6,7 @@ import { progressQuery } from '../../workflows';
 import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from '../common/workflow-io';
 import { innermostMessage } from '../common/failures';
 import type { UploadSource } from '../common/types';
-import { FileBlobStore } from '../lib/blob-store';
+import { openBlobStore } from '../lib/blob-store';
 import { DEFAULT_UI_URL, loadConfig, type PhotoConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
@@ -33,7 +33,7 @@ this machine's disk; a URL is fetched by the upload service. It prints the workf
 Options:
   --filter SPEC   a filter step, repeatable; e.g. --filter resize:width=1080 --filter watermark:text="© me"
   --share TARGET  ${SHARE_TARGETS.join(' or ')}, repeatable
-  --title TEXT    title for the gallery and messages (default: the file name)
+  --title TEXT    title for the gallery and messages, and a Bluesky post's alt text (default: the file name)
   --id ID         workflow ID (default photo-<content hash>-<random>)
   --worker-path   send the file's path instead of its bytes: the upload worker reads it from its own disk
                   (it must lie under the worker's NANO_PHOTOS_UPLOAD_ROOTS)
@@ -75,7 +75,7 @@ function checkRequest(filters: string[], shares: string[]): Omit<ProcessPhotoInp
 async function sourceOf(arg: string, workerPath: boolean, config: PhotoConfig): Promise<UploadSource> {
   if (/^https?:\/\//i.test(arg)) return { url: arg };
   if (workerPath) return { path: path.resolve(arg) };
-  return putPhotoFile(new FileBlobStore(config.blobDir), path.resolve(arg));
+  return putPhotoFile(openBlobStore(config.blobStore), path.resolve(arg));
 }
 
 /** The Web UI page of a run. */

@@ -13,6 +13,7 @@ import { processPhoto, progressQuery, reviewUpdate } from '../../workflows';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { SERVICE_NAMES, TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
+import { startBlueskyNetwork, type BlueskyNetwork } from '../lib/bluesky-network';
 import { loadConfig } from '../lib/config';
 import { historyToJson } from '../lib/history-json';
 import { projectRoot } from '../lib/project-root';
@@ -97,21 +98,29 @@ interface Scenario {
   expect: { completes: true } | { failsWith: RegExp };
 }
 
+const successInput = (photo: string): ProcessPhotoInput => ({
+  source: { path: photo },
+  filters: [
+    { filter: 'resize', params: { width: 64 } },
+    { filter: 'sepia' },
+    { filter: 'watermark', params: { text: 'nano-photos' } },
+    { filter: 'output', params: { format: 'jpeg', quality: 80 } },
+  ],
+  share: ['gallery', 'webhook'],
+  title: 'Replay fixture',
+});
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'success',
     about: 'resize, sepia, watermark and a JPEG output, shared to the gallery and the webhook',
-    input: (photo) => ({
-      source: { path: photo },
-      filters: [
-        { filter: 'resize', params: { width: 64 } },
-        { filter: 'sepia' },
-        { filter: 'watermark', params: { text: 'nano-photos' } },
-        { filter: 'output', params: { format: 'jpeg', quality: 80 } },
-      ],
-      share: ['gallery', 'webhook'],
-      title: 'Replay fixture',
-    }),
+    input: successInput,
+    expect: { completes: true },
+  },
+  {
+    name: 'fused',
+    about: "the success scenario's chain with fuse: true: the filters as one applyChain activity",
+    input: (photo) => ({ ...successInput(photo), fuse: true }),
     expect: { completes: true },
   },
   {
@@ -133,6 +142,19 @@ const SCENARIOS: Scenario[] = [
       share: ['gallery'],
     }),
     expect: { failsWith: /crop: expected the rectangle .* to lie within the 96x64 image/ },
+  },
+  {
+    name: 'bluesky',
+    about: 'shared to a local Bluesky PDS: fitImage on the filter queue, then the post (the output is fitted as it is)',
+    input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'sepia' }], share: ['bluesky'] }),
+    expect: { completes: true },
+  },
+  {
+    name: 'bluesky-retracted',
+    about: 'the webhook answers 410 Gone: sharing fails for good and the Bluesky post is deleted (compensation)',
+    input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'flip' }], share: ['bluesky', 'webhook'] }),
+    setup: (receiver) => receiver.setReject(true),
+    expect: { failsWith: /sharing failed \(webhook: .*410.*\); the Bluesky post was removed/ },
   },
   {
     name: 'share-fails',
@@ -202,6 +224,7 @@ async function main(): Promise<void> {
   writeFileSync(photo, await smallJpeg(96, 64));
   const receiver = await startReceiver(SECRET);
   const config = { ...loadConfig({ NANO_PHOTOS_DATA_DIR: dir }), webhook: { url: receiver.url, secret: SECRET } };
+  let bluesky: BlueskyNetwork | undefined;
 
   console.log('Starting a throwaway Temporal dev server...');
   const env = await TestWorkflowEnvironment.createLocal({
@@ -213,6 +236,12 @@ async function main(): Promise<void> {
     },
   });
   try {
+    // Only when a chosen scenario shares there: the local network takes seconds to start (minutes to provision).
+    if (chosen.some((s) => s.input(photo).share?.includes('bluesky'))) {
+      console.log('Starting a local Bluesky network (PDS and PLC directory)...');
+      bluesky = await startBlueskyNetwork();
+      config.bluesky = (await bluesky.createAccount('recorder')).settings;
+    }
     console.log('Starting workers for every nano-service (bundling the workflow code takes a few seconds)...');
     const workers = await createWorkers({
       connection: env.nativeConnection,
@@ -282,6 +311,7 @@ async function main(): Promise<void> {
       console.log(`  ${path.relative(process.cwd(), r.file)} (${(r.bytes / 1024).toFixed(1)} KiB)`);
   } finally {
     await env.teardown();
+    await bluesky?.stop();
     await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -18,9 +18,13 @@ Options:
 
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 TEMPORAL_PROFILE; NANO_PHOTOS_DATA_DIR (blob store and gallery, default .data/), NANO_PHOTOS_BLOB_DIR,
-NANO_PHOTOS_GALLERY_DIR, NANO_PHOTOS_UPLOAD_ROOTS, NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET (share
+NANO_PHOTOS_GALLERY_DIR; or shared storage for several hosts: NANO_PHOTOS_BLOB_URL (file:///folder or
+s3://bucket/prefix), NANO_PHOTOS_GALLERY_URL (default with s3: the same bucket under gallery/),
+NANO_PHOTOS_S3_ENDPOINT (non-AWS services; \`npm run s3\` prints these), NANO_PHOTOS_S3_FORCE_PATH_STYLE, and the
+AWS SDK's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (or AWS_PROFILE); NANO_PHOTOS_UPLOAD_ROOTS, NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET,
+NANO_PHOTOS_BLUESKY_SERVICE, NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (share
 target secrets live here, never in workflow input), NANO_PHOTOS_FILTER_DELAY_MS (slow every filter down, for crash
-demos). SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
+demos), NANO_PHOTOS_METRICS_ADDRESS (host:port of a Prometheus endpoint for this worker; off by default). SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,9 +43,9 @@ async function main(): Promise<void> {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
     throw new Error(`--concurrency: expected an integer between 1 and 1000, received ${values.concurrency}`);
   }
-  installQuietRuntime();
-  tuneProcess(services);
   const config = loadConfig();
+  installQuietRuntime(config.metricsAddress);
+  tuneProcess(services);
   const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({

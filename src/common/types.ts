@@ -47,6 +47,11 @@ export interface ShareInput {
   title: string;
   /** Filters applied, for the caption. */
   filters: string[];
+  /**
+   * When the run started (ISO 8601), for targets that date what they publish (bluesky): the same on every retry, so
+   * a retried post is the identical record.
+   */
+  createdAt?: string;
 }
 
 export interface ShareReceipt {
@@ -56,4 +61,8 @@ export interface ShareReceipt {
   idempotencyKey: string;
   /** True when the target already had this share (a retry after a crash). */
   duplicate: boolean;
+  /** The account that posted, for targets with accounts (a Bluesky handle). */
+  account?: string;
+  /** The image as shared, for targets that get a variant fitted to their limits (the output itself if it fits). */
+  image?: ImageRef;
 }

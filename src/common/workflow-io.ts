@@ -2,7 +2,7 @@
 import type { ReviewOutcome, ReviewRequest } from './review';
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
-export const SHARE_TARGETS = ['gallery', 'webhook'] as const;
+export const SHARE_TARGETS = ['gallery', 'webhook', 'bluesky'] as const;
 export type ShareTarget = (typeof SHARE_TARGETS)[number];
 
 /** The workflow's input: plain JSON, so `temporal workflow start --input '…'` can start a run too. */
@@ -10,7 +10,7 @@ export interface ProcessPhotoInput {
   source: UploadSource;
   filters?: FilterStep[];
   share?: ShareTarget[];
-  /** Shown in the gallery and webhook messages; defaults to the file name or URL. */
+  /** Shown in the gallery and webhook messages and as a Bluesky post's alt text; defaults to the file name or URL. */
   title?: string;
   /**
    * Run all filter steps as one activity (applyChain) on the filter queue instead of one activity each: the same

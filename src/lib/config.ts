@@ -1,6 +1,8 @@
 import path from 'node:path';
+import { parseStoreUrl, type S3Settings, type StoreSettings } from './blob-store/settings';
 import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { projectRoot } from './project-root';
+import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
 
 /**
  * The one place the environment is read: every process (worker, client, demo, benchmark) loads its settings here
@@ -28,6 +30,21 @@ export interface WebhookSettings {
   secret: string;
 }
 
+/**
+ * The Bluesky share target's account. `appPassword` is an app password (Settings → Privacy and security → App
+ * passwords), never the account's own; only ever read from the share worker's environment.
+ */
+export interface BlueskySettings {
+  /** The account's PDS, e.g. https://bsky.social. */
+  service: string;
+  /** A handle (alice.bsky.social), a DID or the account's email. */
+  handle: string;
+  appPassword: string;
+}
+
+/** Bluesky's own PDS host: where accounts made on bsky.app live. */
+export const DEFAULT_BLUESKY_SERVICE = 'https://bsky.social';
+
 /** The local dev server that `npm run server` and `npm run demo` start; their flags override these. */
 export interface LocalServerSettings {
   ip: string;
@@ -50,13 +67,31 @@ export interface PhotoConfig {
   /** The Temporal Web UI, for the links clients print (TEMPORAL_UI_URL). */
   uiUrl: string;
   dataDir: string;
+  /** NANO_PHOTOS_BLOB_URL: where blobs live; by default the file driver in blobDir. */
+  blobStore: StoreSettings;
+  /** NANO_PHOTOS_GALLERY_URL: where the gallery lives; galleryDir, or with an s3 blob store its bucket's gallery/. */
+  galleryStore: StoreSettings;
+  /** The file driver's folders (NANO_PHOTOS_BLOB_DIR, NANO_PHOTOS_GALLERY_DIR, or a file:// URL's folder). */
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
   web: WebSettings;
   webhook?: WebhookSettings;
+  bluesky?: BlueskySettings;
+  /**
+   * Test hook for crash tests (NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST=1): the share worker kills itself right after
+   * the PDS has stored a post, before the activity can complete, as a crash at the worst moment would.
+   */
+  killAfterBlueskyPost?: boolean;
   /** Extra time each filter takes, heartbeating: makes crash recovery visible in demos (NANO_PHOTOS_FILTER_DELAY_MS). */
   filterDelayMs?: number;
+  /**
+   * Crash tests only: where the worker leaves markers of its progress through image work, and where it stops
+   * (NANO_PHOTOS_TEST_MARKER_DIR, NANO_PHOTOS_TEST_HOLD_AT; see test-markers.ts). Unset in any real deployment.
+   */
+  testMarkers?: TestMarkerSettings;
+  /** host:port for the worker's Prometheus endpoint (SDK and project metrics); off when absent. */
+  metricsAddress?: string;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -67,6 +102,18 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
     throw new Error(`${name}: expected an integer of at least ${min}, received ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function testMarkers(env: NodeJS.ProcessEnv): TestMarkerSettings | undefined {
+  const dir = env.NANO_PHOTOS_TEST_MARKER_DIR;
+  const holdAt = env.NANO_PHOTOS_TEST_HOLD_AT || undefined;
+  if (holdAt !== undefined && !MARKER_POINTS.includes(holdAt as MarkerPoint)) {
+    throw new Error(
+      `NANO_PHOTOS_TEST_HOLD_AT: expected one of ${MARKER_POINTS.join(', ')}, received ${JSON.stringify(holdAt)}`,
+    );
+  }
+  if (holdAt && !dir) throw new Error('NANO_PHOTOS_TEST_HOLD_AT is set but NANO_PHOTOS_TEST_MARKER_DIR is not');
+  return dir ? { dir: path.resolve(dir), holdAt: holdAt as MarkerPoint | undefined } : undefined;
 }
 
 export function parsePort(name: string, raw: string): number {
@@ -82,12 +129,84 @@ export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.NANO_PHOTOS_STATE_DIR ?? path.join(projectRoot, '.temporal'));
 }
 
+function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
+  const endpoint = env.NANO_PHOTOS_S3_ENDPOINT || undefined;
+  if (endpoint && !/^https?:\/\/[^/]+\/?$/.test(endpoint))
+    throw new Error(`NANO_PHOTOS_S3_ENDPOINT: expected http(s)://host:port, received ${JSON.stringify(endpoint)}`);
+  const pathStyle = env.NANO_PHOTOS_S3_FORCE_PATH_STYLE;
+  if (pathStyle !== undefined && pathStyle !== '' && pathStyle !== 'true' && pathStyle !== 'false')
+    throw new Error(`NANO_PHOTOS_S3_FORCE_PATH_STYLE: expected true or false, received ${JSON.stringify(pathStyle)}`);
+  return {
+    endpoint,
+    forcePathStyle: pathStyle ? pathStyle === 'true' : endpoint !== undefined,
+    region: env.AWS_REGION || (endpoint ? 'us-east-1' : undefined),
+  };
+}
+
+/** A store chosen by a URL setting or by a folder setting (not both), else the file driver in `folder`. */
+function storeOf(env: NodeJS.ProcessEnv, urlSetting: string, dirSetting: string, folder: string, s3: S3Settings) {
+  const url = env[urlSetting];
+  if (!url) return { store: { driver: 'file', dir: folder, setting: dirSetting } as const, dir: folder };
+  if (env[dirSetting]) throw new Error(`set ${urlSetting} or ${dirSetting}, not both`);
+  const store = parseStoreUrl(urlSetting, url, s3);
+  return { store, dir: store.driver === 'file' ? store.dir : folder };
+}
+
+function blueskySettings(env: NodeJS.ProcessEnv): BlueskySettings | undefined {
+  const { NANO_PHOTOS_BLUESKY_SERVICE: service, NANO_PHOTOS_BLUESKY_HANDLE: handle } = env;
+  const appPassword = env.NANO_PHOTOS_BLUESKY_APP_PASSWORD;
+  if (!service && !handle && !appPassword) return undefined;
+  if (!handle || !appPassword) {
+    throw new Error(
+      'Bluesky: set both NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (and NANO_PHOTOS_BLUESKY_SERVICE ' +
+        `for a PDS other than ${DEFAULT_BLUESKY_SERVICE}); missing: ` +
+        [!handle && 'NANO_PHOTOS_BLUESKY_HANDLE', !appPassword && 'NANO_PHOTOS_BLUESKY_APP_PASSWORD']
+          .filter(Boolean)
+          .join(', '),
+    );
+  }
+  const url = URL.canParse(service || DEFAULT_BLUESKY_SERVICE)
+    ? new URL(service || DEFAULT_BLUESKY_SERVICE)
+    : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new Error(
+      `NANO_PHOTOS_BLUESKY_SERVICE: expected the PDS's http(s) URL without credentials, e.g. ${DEFAULT_BLUESKY_SERVICE}, ` +
+        `received ${JSON.stringify(service)}`,
+    );
+  }
+  return { service: url.origin, handle: handle.replace(/^@/, ''), appPassword };
+}
+
 /**
- * Worker-side settings, all from the environment. Secrets (the webhook URL and key) are read here, in the worker,
- * so they never appear in workflow input or history.
+ * Worker-side settings, all from the environment. Secrets (the webhook URL and key, the Bluesky app password) are
+ * read here, in the worker, so they never appear in workflow input or history.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
   const dataDir = path.resolve(env.NANO_PHOTOS_DATA_DIR ?? path.join(projectRoot, '.data'));
+  const s3 = s3Settings(env);
+  const blob = storeOf(
+    env,
+    'NANO_PHOTOS_BLOB_URL',
+    'NANO_PHOTOS_BLOB_DIR',
+    path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
+    s3,
+  );
+  const gallery = storeOf(
+    env,
+    'NANO_PHOTOS_GALLERY_URL',
+    'NANO_PHOTOS_GALLERY_DIR',
+    path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
+    s3,
+  );
+  // One bucket for everything by default: an s3 blob store puts the gallery under gallery/ in its bucket.
+  const galleryStore: StoreSettings =
+    blob.store.driver === 's3' && !env.NANO_PHOTOS_GALLERY_URL && !env.NANO_PHOTOS_GALLERY_DIR
+      ? {
+          ...blob.store,
+          prefix: 'gallery',
+          setting: 'NANO_PHOTOS_GALLERY_URL (default: the bucket of NANO_PHOTOS_BLOB_URL)',
+        }
+      : gallery.store;
   const url = env.NANO_PHOTOS_WEBHOOK_URL;
   const secret = env.NANO_PHOTOS_WEBHOOK_SECRET;
   if (url && !secret)
@@ -102,8 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     },
     uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
     dataDir,
-    blobDir: path.resolve(env.NANO_PHOTOS_BLOB_DIR ?? path.join(dataDir, 'blobs')),
-    galleryDir: path.resolve(env.NANO_PHOTOS_GALLERY_DIR ?? path.join(dataDir, 'gallery')),
+    blobStore: blob.store,
+    galleryStore,
+    blobDir: blob.dir,
+    galleryDir: gallery.dir,
     upload: {
       maxBytes: integer(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
       maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', 100_000_000),
@@ -120,6 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       maxFiles: integer(env, 'NANO_PHOTOS_WEB_MAX_FILES', 20),
     },
     webhook: url && secret ? { url, secret } : undefined,
+    bluesky: blueskySettings(env),
+    killAfterBlueskyPost: env.NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST === '1' || undefined,
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
+    testMarkers: testMarkers(env),
+    metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,
   };
 }

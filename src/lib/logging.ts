@@ -6,11 +6,13 @@ import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
  */
 const EXPECTED = /^No (workflows|activities) registered, not polling/;
 
-export function installQuietRuntime(): void {
+export function installQuietRuntime(metricsAddress?: string): void {
   const base = new DefaultLogger('WARN');
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry: LogEntry) => {
       if (!EXPECTED.test(entry.message)) base.log(entry.level, entry.message, entry.meta);
     }),
+    // Prometheus text on http://<metricsAddress>/metrics: the SDK's worker metrics and the project's (src/lib/metrics.ts).
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
   });
 }

@@ -10,6 +10,10 @@ export const paths = {
   cliBinary: path.join(stateDir, 'bin', 'temporal'),
   sdkDownloadDir: path.join(stateDir, 'sdk-download'),
   testServerDir: path.join(stateDir, 'test-server'),
+  versitygwDir: path.join(stateDir, 'versitygw'),
+  versitygwBinary: path.join(stateDir, 'versitygw', 'versitygw'),
+  node24Dir: path.join(stateDir, 'node24'),
+  blueskyNetworkDir: path.join(stateDir, 'bluesky'),
 };
 
 /** The workflow bundle's entry point. */

@@ -1,11 +1,14 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
+import { createFitActivities } from '../../activities/filters/fit-image';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
-import { FileBlobStore } from './blob-store';
+import { openBlobStore, openObjectStore, probeStore, type BlobStore, type ObjectStore } from './blob-store';
 import type { PhotoConfig } from './config';
+import { activityMetrics, meteredStore } from './metrics';
+import { enableTestMarkers } from './test-markers';
 
 /**
  * Concurrency sized for a 2-core machine: sharp work runs on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so at
@@ -17,6 +20,9 @@ import type { PhotoConfig } from './config';
  */
 export const DEFAULT_CONCURRENCY: Record<ServiceName, number> = { workflow: 40, upload: 4, filter: 8, share: 16 };
 
+/** How long running activities may finish after SIGINT/SIGTERM before the process exits anyway. */
+export const SHUTDOWN_GRACE_TIME = '30 seconds';
+
 export interface WorkerSetup {
   connection: NativeConnection;
   namespace: string;
@@ -27,12 +33,32 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long running activities may finish after a shutdown signal. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Wrapped around every activity the workers run (tests observe runs from inside their activities with these). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 import { workflowsPath } from './paths';
 
-function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup): object {
-  const store = new FileBlobStore(setup.config.blobDir);
+interface Stores {
+  store: BlobStore;
+  gallery: ObjectStore;
+}
+
+/**
+ * The stores this process's services use, each proven usable first: a wrong bucket, key or folder stops the worker
+ * at start with the setting to fix, not at its first photo.
+ */
+async function openStores(setup: WorkerSetup): Promise<Stores> {
+  const store = openBlobStore(setup.config.blobStore);
+  const gallery = openObjectStore(setup.config.galleryStore);
+  if (setup.services.some((s) => s !== 'workflow')) await probeStore(store.objects, 'blob store');
+  if (setup.services.includes('share')) await probeStore(gallery, 'gallery');
+  return { store, gallery };
+}
+
+function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup, stores: Stores): object {
+  const store = meteredStore(stores.store, service);
+  const gallery = stores.gallery;
   switch (service) {
     case 'upload':
       return createUploadActivities({ store, limits: setup.config.upload });
@@ -41,19 +67,29 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
       return {
         ...createFilterActivities({ store, delayMs: setup.config.filterDelayMs }),
         ...createChainActivities({ store, delayMs: setup.config.filterDelayMs }),
+        // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
+        ...createFitActivities({ store }),
       };
     case 'share':
-      return createShareActivities({ store, galleryDir: setup.config.galleryDir, webhook: setup.config.webhook });
+      return createShareActivities({
+        store,
+        gallery,
+        webhook: setup.config.webhook,
+        bluesky: setup.config.bluesky,
+        killAfterBlueskyPost: setup.config.killAfterBlueskyPost,
+      });
   }
 }
 
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
-    shutdownGraceTime: setup.shutdownGraceTime ?? '30 seconds',
+    shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
+  const stores = await openStores(setup);
   return Promise.all(
     setup.services.map((service) => {
       const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];
@@ -69,8 +105,9 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       return Worker.create({
         ...common,
         taskQueue: TASK_QUEUES[service],
-        activities: activitiesFor(service, setup),
+        activities: activitiesFor(service, setup, stores),
         maxConcurrentActivityTaskExecutions: limit,
+        interceptors: { activity: [activityMetrics(service), ...(setup.activityInterceptors ?? [])] },
       });
     }),
   );

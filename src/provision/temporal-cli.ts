@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { paths } from '../lib/paths';
 import { findOnPath, fromEnv, isExecutable, say } from './executables';
+import { goInstall } from './go-install';
 import { sdkDownloadedServer } from './sdk-download';
 
 /**
@@ -40,23 +40,11 @@ function goIsRecentEnough(go: string): boolean {
 }
 
 async function buildCli(go: string): Promise<string> {
-  mkdirSync(paths.cliBinDir, { recursive: true });
-  say(`Building the Temporal CLI ${CLI_VERSION} from the Go module proxy into ${paths.cliBinDir}.`);
-  say("The first build downloads a few GB of modules and takes several minutes; later builds reuse Go's caches.");
-  const started = Date.now();
-  const ticker = setInterval(() => say(`...still building (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', `${CLI_MODULE}@${CLI_VERSION}`], {
-        env: { ...process.env, CGO_ENABLED: '0', GOBIN: paths.cliBinDir, GOFLAGS: '-mod=mod' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install exited with code ${code}`))));
-    });
-  } finally {
-    clearInterval(ticker);
-  }
-  say(`Built ${paths.cliBinary} in ${Math.round((Date.now() - started) / 1000)} s.`);
+  await goInstall({
+    what: `the Temporal CLI ${CLI_VERSION}`,
+    go,
+    packages: [`${CLI_MODULE}@${CLI_VERSION}`],
+    binDir: paths.cliBinDir,
+  });
   return paths.cliBinary;
 }

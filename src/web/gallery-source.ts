@@ -1,6 +1,7 @@
-import { readGalleryEntries } from '../../activities/share/gallery';
+import { gallerySidecars } from '../../activities/share/gallery';
 import type { GalleryEntry } from '../../activities/share/gallery-page';
 import { extensionOf } from '../common/formats';
+import type { ObjectStore } from '../lib/blob-store';
 import { HttpError } from './errors';
 import { previewPath } from './preview';
 
@@ -8,12 +9,14 @@ import { previewPath } from './preview';
 export type ReadGallery = () => Promise<GalleryEntry[]>;
 
 /**
- * The one place the web app touches the gallery's storage: through the gallery module, so the page works on
- * whatever the share service publishes to. Images are not read from the gallery at all: an entry names its bytes by
- * their sha256, and the same bytes are the run's output in the blob store.
+ * The one place the web app touches the gallery's storage: through the gallery module, on whatever store the share
+ * service publishes to (a folder, a bucket), reading only the sidecars that changed since the last look. Images
+ * are not read from the gallery at all: an entry names its bytes by their sha256, and the same bytes are the run's
+ * output in the blob store.
  */
-export function galleryReader(galleryDir: string): ReadGallery {
-  return () => readGalleryEntries(galleryDir);
+export function galleryReader(gallery: ObjectStore): ReadGallery {
+  const sidecars = gallerySidecars(gallery);
+  return async () => (await sidecars()).entries;
 }
 
 export interface GalleryItem {

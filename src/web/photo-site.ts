@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { FileBlobStore } from '../lib/blob-store';
+import { openBlobStore, openObjectStore } from '../lib/blob-store';
 import type { PhotoConfig } from '../lib/config';
 import { webUiLink } from '../lib/photo-runs';
 import { buildWebApp } from './app';
@@ -14,8 +14,8 @@ export async function startPhotoSite(
 ): Promise<{ app: FastifyInstance; address: string }> {
   const app = await buildWebApp({
     client,
-    store: new FileBlobStore(config.blobDir),
-    readGallery: galleryReader(config.galleryDir),
+    store: openBlobStore(config.blobStore),
+    readGallery: galleryReader(openObjectStore(config.galleryStore)),
     webUiOf: (id) => webUiLink(uiUrl, client.options.namespace, id),
     limits: { maxBytes: config.upload.maxBytes, maxFiles: config.web.maxFiles },
   });

@@ -21,8 +21,12 @@ interface Retry {
   lastFailure?: string;
 }
 
-/** `shareGallery` → `share:gallery`; a filter's activity is named after the filter; applyChain runs the current step. */
+/**
+ * `shareGallery` → `share:gallery`; a filter's activity is named after the filter; applyChain runs the current step;
+ * fitImage makes Bluesky's variant, part of that share step.
+ */
 function stepOfActivity(type: string, current: string): string {
+  if (type === 'fitImage') return 'share:bluesky';
   const share = /^share([A-Z]\w*)$/.exec(type);
   if (share) return `share:${share[1][0].toLowerCase()}${share[1].slice(1)}`;
   return type === 'applyChain' ? current : type;

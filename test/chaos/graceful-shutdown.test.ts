@@ -3,14 +3,15 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { startPhotoRun } from '../../src/lib/photo-runs';
+import { SHUTDOWN_GRACE_TIME } from '../../src/lib/workers';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitForRunning } from '../support/processes';
 
 /** Long enough that SIGTERM surely lands mid-filter, well inside the worker's 30 s grace time. */
 const FILTER_DELAY_MS = 3_000;
-/** The workers' shutdownGraceTime (src/workers.ts). */
-const GRACE_MS = 30_000;
+const GRACE_MS = msToNumber(SHUTDOWN_GRACE_TIME);
 
 describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () => {
   const world = new Processes();

@@ -4,13 +4,19 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import sharp from 'sharp';
+import { applyChainInProcess } from '../../src/bench/monolith-chain';
 import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
+import type { FilterStep } from '../../src/common/types';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import type { GalleryEntry } from '../../activities/share/gallery-page';
 import { png } from '../support/images';
 import { activityRecords, Processes, waitFor } from '../support/processes';
 
 const RUNS = 200;
+const FILTERS: FilterStep[] = [
+  { filter: 'resize', params: { width: 32 } },
+  { filter: 'output', params: { format: 'webp', quality: 90 } },
+];
 const WORKER_PROCESSES = 2;
 
 describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeout: 15 * 60_000 }, () => {
@@ -32,7 +38,7 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
         const file = path.join(world.dir, `photo-${String(i).padStart(3, '0')}.png`);
         const bytes = await png({ width: 64, height: 64 });
         writeFileSync(file, bytes);
-        return { file, sha256: sha256(bytes) };
+        return { file, bytes, sha256: sha256(bytes) };
       }),
     );
     assert.equal(new Set(photos.map((p) => p.sha256)).size, RUNS, 'the generated images all differ');
@@ -53,10 +59,7 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
       photos.map((p) =>
         startPhotoRun(client, {
           source: { path: p.file },
-          filters: [
-            { filter: 'resize', params: { width: 32 } },
-            { filter: 'output', params: { format: 'webp', quality: 90 } },
-          ],
+          filters: FILTERS,
           share: ['gallery'],
         }),
       ),
@@ -79,11 +82,12 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
     });
     assert.deepEqual(listed.map((e) => e.id).sort(), [...ids].sort());
 
-    // Each run processed its own photo, once.
+    // Each run processed its own photo, once, and made an output of its own.
     assert.deepEqual(
       results.map((r) => r.original.sha256),
       photos.map((p) => p.sha256),
     );
+    assert.equal(new Set(results.map((r) => r.output.key)).size, RUNS, 'every output differs');
 
     const store = new FileBlobStore(world.config().blobDir);
     const galleryDir = world.config().galleryDir;
@@ -106,6 +110,9 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
       assert.equal(sha256(output), result.output.sha256, id);
       const meta = await sharp(output).metadata();
       assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 32, 32], id);
+      // The right function of its own input: byte for byte what the same chain makes of this run's photo in process.
+      const reference = await applyChainInProcess(photos[i].bytes, FILTERS);
+      assert.ok(output.equals(reference), `${id}: the output is the chain applied to its own photo`);
 
       const mine = entries.filter((e) => e.idempotencyKey === `${id}:gallery`);
       assert.equal(mine.length, 1, `${id}: one gallery entry`);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { createWorkers } from '../../src/lib/workers';
 import { SERVICE_NAMES } from '../../src/common/task-queues';
@@ -15,14 +15,22 @@ export function tempWorld(webhook?: PhotoConfig['webhook']): { dir: string; conf
   return { dir, config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Real workers for every nano-service on the environment's server, as `npm run worker` would run them. */
-export async function photoWorkers(env: TestWorkflowEnvironment, config: PhotoConfig): Promise<Worker[]> {
+/**
+ * Real workers for every nano-service on the environment's server, as `npm run worker` would run them (plus any
+ * activity interceptors a test observes the runs with).
+ */
+export async function photoWorkers(
+  env: TestWorkflowEnvironment,
+  config: PhotoConfig,
+  activityInterceptors?: ActivityInterceptorsFactory[],
+): Promise<Worker[]> {
   return createWorkers({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     services: SERVICE_NAMES,
     config,
     workflowBundle: await workflowBundle(),
+    activityInterceptors,
   });
 }
 
@@ -31,8 +39,9 @@ export async function withWorkers<T>(
   env: TestWorkflowEnvironment,
   config: PhotoConfig,
   work: () => Promise<T>,
+  activityInterceptors?: ActivityInterceptorsFactory[],
 ): Promise<T> {
-  const [first, ...rest] = await photoWorkers(env, config);
+  const [first, ...rest] = await photoWorkers(env, config, activityInterceptors);
   const others = rest.map((w) => w.run());
   try {
     return await first.runUntil(work);

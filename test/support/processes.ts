@@ -51,7 +51,11 @@ export interface WorkerProcessOptions {
   webhook?: { url: string; secret: string };
   /** NANO_PHOTOS_FILTER_DELAY_MS: every filter takes this much longer, heartbeating. */
   filterDelayMs?: number;
+  /** NANO_PHOTOS_METRICS_ADDRESS: the worker's Prometheus endpoint. */
+  metricsAddress?: string;
   concurrency?: number;
+  /** More environment variables for the process (test hooks, allocator settings, the S3 settings `npm run s3` prints). */
+  env?: Record<string, string>;
   /** For messages; defaults to the services. */
   name?: string;
   readyTimeoutMs?: number;
@@ -63,9 +67,7 @@ function isRunning(child: ChildProcess): boolean {
 
 /** The parent's environment without anything that would point a worker somewhere else than the test says. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_') && !key.startsWith('NANO_PHOTOS_')),
-  );
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(TEMPORAL|NANO_PHOTOS|AWS)_/.test(key)));
 }
 
 /** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
@@ -146,6 +148,8 @@ export class Processes {
       NANO_PHOTOS_DATA_DIR: o.dataDir,
       ...(o.webhook ? { NANO_PHOTOS_WEBHOOK_URL: o.webhook.url, NANO_PHOTOS_WEBHOOK_SECRET: o.webhook.secret } : {}),
       ...(o.filterDelayMs ? { NANO_PHOTOS_FILTER_DELAY_MS: String(o.filterDelayMs) } : {}),
+      ...(o.metricsAddress ? { NANO_PHOTOS_METRICS_ADDRESS: o.metricsAddress } : {}),
+      ...o.env,
     };
     const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const name = o.name ?? `worker[${o.services.join(',')}]`;
@@ -179,15 +183,20 @@ export class Processes {
 
     const ready = new RegExp(`^worker ${pid}: serving `, 'm');
     const timeoutMs = o.readyTimeoutMs ?? 90_000;
-    await Promise.race([
-      waitFor(`${name} (pid ${pid}) to be ready`, () => ready.test(output), { timeoutMs, everyMs: 50 }),
-      exited.then((exit) => {
+    // Also stop waiting when it exits: a poll left running would keep the test process alive until its timeout.
+    await waitFor(`${name} (pid ${pid}) to be ready`, () => ready.test(output) || !worker.running(), {
+      timeoutMs,
+      everyMs: 50,
+    })
+      .then(async () => {
+        if (ready.test(output)) return;
+        const exit = await exited;
         throw new Error(`${name} (pid ${pid}) exited (${JSON.stringify(exit)}) before it was ready:\n${output}`);
-      }),
-    ]).catch(async (err) => {
-      await worker.kill('SIGKILL');
-      throw err;
-    });
+      })
+      .catch(async (err) => {
+        await worker.kill('SIGKILL');
+        throw err;
+      });
     return worker;
   }
 

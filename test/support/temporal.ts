@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { installQuietRuntime } from '../../src/lib/logging';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -49,8 +49,21 @@ const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noo
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Workflow code bundled once per test process (bundling takes seconds); the project's own by default. */
-export function workflowBundle(path = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
-  if (!bundles.has(path)) bundles.set(path, bundleWorkflowCode({ workflowsPath: path, logger: quietLogger }));
-  return bundles.get(path)!;
+/**
+ * Workflow code bundled once per test process (bundling takes seconds); the project's own by default. With
+ * `sdk`, every `import ... from '@temporalio/workflow'` in the bundle gets that module instead (mutants).
+ */
+export function workflowBundle(path = workflowsPath, sdk?: string): Promise<WorkflowBundleWithSourceMap> {
+  const key = `${path}|${sdk ?? ''}`;
+  if (!bundles.has(key)) {
+    const webpackConfigHook: BundleOptions['webpackConfigHook'] = (config) =>
+      sdk
+        ? {
+            ...config,
+            resolve: { ...config.resolve, alias: { ...config.resolve?.alias, '@temporalio/workflow$': sdk } },
+          }
+        : config;
+    bundles.set(key, bundleWorkflowCode({ workflowsPath: path, logger: quietLogger, webpackConfigHook }));
+  }
+  return bundles.get(key)!;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
-import { FileBlobStore } from '../../src/lib/blob-store';
+import { openBlobStore, openObjectStore } from '../../src/lib/blob-store';
 import type { PhotoConfig } from '../../src/lib/config';
 import { projectRoot } from '../../src/lib/project-root';
 import { webUiLink } from '../../src/lib/photo-runs';
@@ -29,8 +29,8 @@ export async function startWebApp(
 ): Promise<WebApp> {
   const app = await buildWebApp({
     client: env.client,
-    store: new FileBlobStore(config.blobDir),
-    readGallery: galleryReader(config.galleryDir),
+    store: openBlobStore(config.blobStore),
+    readGallery: galleryReader(openObjectStore(config.galleryStore)),
     webUiOf: (id) => webUiLink(config.uiUrl, env.namespace ?? 'default', id),
     limits,
   });

@@ -19,6 +19,8 @@ export interface ReceivedPost {
   signatureValid: boolean;
   /** What the receiver answered. */
   status: number;
+  /** When the whole request had arrived (ms since the epoch). */
+  receivedAt: number;
 }
 
 export interface WebhookReceiver {
@@ -70,6 +72,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       body,
       signatureValid: verifyWebhook(options.secret, req.headers, rawBody),
       status: 0,
+      receivedAt: Date.now(),
     };
     posts.push(post);
     await options.onPost?.(post);

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { filterNames } from '../../src/common/filter-catalog';
+import { SHARE_TARGETS } from '../../src/common/workflow-io';
 import { freePort } from '../../src/lib/free-port';
 import { projectRoot } from '../../src/lib/project-root';
 import type { AlbumView, RunView } from '../../src/web/views';
@@ -253,7 +254,7 @@ describe('the JSON API', () => {
     await refused(
       upload({ share: ['myspace'] }, one),
       400,
-      'unknown share target "myspace"; expected one of gallery, webhook',
+      `unknown share target "myspace"; expected one of ${SHARE_TARGETS.join(', ')}`,
     );
     await refused(
       upload({ review: { timeout: 'forever' } }, one),
@@ -429,7 +430,7 @@ describe('the JSON API', () => {
         shareTargets: string[];
       };
       assert.deepEqual(Object.keys(catalog.filters), filterNames);
-      assert.deepEqual(catalog.shareTargets, ['gallery', 'webhook']);
+      assert.deepEqual(catalog.shareTargets, [...SHARE_TARGETS]);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkOutputs } from '../src/bench/report';
+import type { ModeId, ModeResult } from '../src/bench/results';
+
+/** The benchmark's byte-identity verdict (`npm run bench` exits non-zero when it fails). */
+
+/** A mode's result as far as checkOutputs reads it: what it is and its output keys by photo. */
+function mode(id: ModeId, outputs: Record<string, string[]>): ModeResult {
+  return {
+    id,
+    label: id,
+    unit: id.startsWith('ceiling') ? 'pipelines/s' : 'photos/s',
+    outputs,
+  } as ModeResult;
+}
+
+const same = { 'a.jpg': ['k1.jpg'], 'b.jpg': ['k2.jpg'] };
+
+describe('checkOutputs', () => {
+  it('calls outputs identical when every photo mode made the same key from every photo', () => {
+    const verdict = checkOutputs([mode('monolith', same), mode('nano', same), mode('fused', same)]);
+    assert.equal(verdict.identical, true, verdict.text);
+    assert.match(verdict.text, /byte-identical for all 2 photos across monolith, nano, fused/);
+  });
+
+  it('flags a photo whose outputs differ between modes or between runs', () => {
+    const between = checkOutputs([mode('monolith', same), mode('nano', { ...same, 'b.jpg': ['k3.jpg'] })]);
+    assert.equal(between.identical, false);
+    assert.match(between.text, /DIFFER for 1 of 2 photos \(b\.jpg\)/);
+    const runs = checkOutputs([mode('monolith', same), mode('nano', { ...same, 'a.jpg': ['k1.jpg', 'k9.jpg'] })]);
+    assert.equal(runs.identical, false);
+  });
+
+  it('flags a mode that produced no outputs at all', () => {
+    for (const empty of [{}, { 'a.jpg': [], 'b.jpg': [] }] as Record<string, string[]>[]) {
+      const verdict = checkOutputs([mode('monolith', same), mode('fused', empty)]);
+      assert.equal(verdict.identical, false, verdict.text);
+      assert.match(verdict.text, /fused produced no outputs/);
+    }
+    assert.equal(checkOutputs([mode('nano', {})]).identical, false, 'even when it is the only mode');
+  });
+
+  it('flags a photo missing from one mode', () => {
+    const verdict = checkOutputs([mode('monolith', same), mode('nano', { 'a.jpg': ['k1.jpg'] })]);
+    assert.equal(verdict.identical, false, verdict.text);
+    assert.match(verdict.text, /nano has no output for 1 photos \(b\.jpg\)/);
+    const noKey = checkOutputs([mode('monolith', same), mode('nano', { 'a.jpg': ['k1.jpg'], 'b.jpg': [] })]);
+    assert.equal(noKey.identical, false, noKey.text);
+  });
+
+  it('ignores the modes that keep no photos: the filters-only monolith and the ceilings', () => {
+    const verdict = checkOutputs([
+      mode('monolith', same),
+      mode('monolith-filters', { 'a.jpg': [], 'b.jpg': [] }),
+      mode('nano', same),
+      mode('ceiling', {}),
+    ]);
+    assert.equal(verdict.identical, true, verdict.text);
+    assert.equal(checkOutputs([mode('ceiling', {})]).identical, true, 'a ceiling-only run has nothing to compare');
+  });
+});
