@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import { SERVICE_NAMES, type ServiceName } from '../src/common/task-queues';
@@ -14,11 +16,21 @@ import {
   SETUP_SCRIPT,
   sharedServerEnv,
 } from '../src/cluster/server-env';
+import { openBlobStore, openObjectStore, probeStore, type StoreSettings } from '../src/lib/blob-store';
+import { loadConfig } from '../src/lib/config';
+import { freePort } from '../src/lib/free-port';
+import { putPhotoFile } from '../src/lib/photo-runs';
+import { S3Server } from '../src/lib/s3-server';
+import { BLOB_STORE_SERVICES, GALLERY_SERVICES } from '../src/lib/workers';
 import { SERVER_VERSION, UI_SERVER_VERSION } from '../src/provision/temporal-server';
+import { provisionVersitygw, VERSITYGW_MODULE, VERSITYGW_VERSION } from '../src/provision/versitygw';
+import { jpeg } from './support/images';
 
 /**
- * No Docker engine is needed: this reads docker-compose.yml the way Compose would (YAML merge keys resolved, no
- * variable interpolation) and checks that it runs every nano-service group against the Temporal server it defines.
+ * No Docker engine is needed: this reads docker-compose.yml the way Compose would (YAML merge keys resolved; variables
+ * interpolated only where a test says so) and checks that it runs every nano-service group against the Temporal
+ * server and the S3 service it defines, on containers that share no disk. The S3 service's command line and the
+ * bucket job also run here, natively, against the versitygw the project provisions.
  */
 
 const root = path.resolve(__dirname, '..');
@@ -249,23 +261,6 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('mounts one shared data volume in every worker, at the path NANO_PHOTOS_DATA_DIR names', () => {
-    const dataMounts = workers.map(([name, service]) => {
-      const dir = env(service).NANO_PHOTOS_DATA_DIR;
-      assert.ok(dir, `${name} sets NANO_PHOTOS_DATA_DIR`);
-      const mount = mounts(service).find((m) => m.target === dir);
-      assert.ok(mount, `${name} mounts a volume at ${dir}`);
-      assert.equal(mount.kind, 'volume', `${name}: ${dir} is a named volume`);
-      assert.ok(namedVolumes.has(mount.source), `${name}: volume ${mount.source} is declared under top-level volumes`);
-      return `${mount.source}:${dir}`;
-    });
-    assert.equal(
-      new Set(dataMounts).size,
-      1,
-      `all workers share one data volume at one path: ${[...new Set(dataMounts)].join(', ')}`,
-    );
-  });
-
   it('points every worker at the Temporal service by name and port, after it is healthy and set up', () => {
     const server = temporalServerName();
     for (const [name, service] of workers) {
@@ -298,20 +293,6 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       if (name !== 'worker-share')
         assert.equal(env(service).NANO_PHOTOS_WEBHOOK_SECRET, undefined, `${name} does not get the secret`);
-    }
-  });
-
-  it('lets only the upload worker read local photos, from a read-only mount', () => {
-    const upload = services['worker-upload'];
-    const roots = env(upload).NANO_PHOTOS_UPLOAD_ROOTS;
-    assert.ok(roots, 'worker-upload sets NANO_PHOTOS_UPLOAD_ROOTS');
-    for (const root of roots.split(':')) {
-      const spec = (upload.volumes ?? []).find((v) => typeof v === 'string' && splitColons(v)[1] === root);
-      assert.ok(spec, `worker-upload mounts ${root}`);
-      assert.ok(
-        typeof spec === 'string' && splitColons(spec)[2]?.split(',').includes('ro'),
-        `${root} is mounted read-only`,
-      );
     }
   });
 
@@ -383,6 +364,339 @@ describe('docker-compose.yml', () => {
       const script = npmScript(argv(service));
       if (script) assert.ok(packageJson.scripts?.[script], `${name}: npm script "${script}" exists`);
     }
+  });
+});
+
+/**
+ * A value as Compose interpolates it from the shell (or .env): `$$`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+ * `${VAR:?message}` and `${VAR?message}`. Anything else fails the test instead of being guessed.
+ */
+function interpolate(value: string, shell: Record<string, string>): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$./g,
+    (match, name, colon, op, arg) => {
+      if (match === '$$') return '$';
+      if (name === undefined) throw new Error(`unsupported interpolation ${match} in ${value}`);
+      const set = name in shell && (colon !== ':' || shell[name] !== '');
+      if (set) return shell[name];
+      if (op === '?') throw new Error(`${name} is required: ${arg}`);
+      return op === '-' ? arg : '';
+    },
+  );
+}
+
+/** A service's environment as its container would see it, given the shell's (or .env's) variables. */
+function resolvedEnv(service: Service, shell: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(env(service)).map(([k, v]) => [k, interpolate(v, shell)]));
+}
+
+/**
+ * The names src/lib/config.ts reads itself, observed by running it: the environment it gets records every read
+ * and hides its keys from enumeration (Temporal's envconfig copies the whole environment, which would count all).
+ */
+function namesConfigReads(environment: Record<string, string>): Set<string> {
+  const read = new Set<string>();
+  const recorder = new Proxy(environment, {
+    get(target, key) {
+      if (typeof key === 'string') read.add(key);
+      return target[key as string];
+    },
+    ownKeys: () => [],
+    getOwnPropertyDescriptor: () => undefined,
+  });
+  loadConfig(recorder);
+  return read;
+}
+
+/** The service that runs `npm run <script>` for a script of package.json running `file`. */
+function serviceRunning(file: string): [string, Service] {
+  const found = Object.entries(services).filter(([, s]) =>
+    packageJson.scripts?.[npmScript(argv(s)) ?? '']?.includes(file),
+  );
+  assert.equal(found.length, 1, `one service runs ${file} (${found.map(([n]) => n).join(', ') || 'none'})`);
+  return found[0];
+}
+
+/** Argument after `flag` in a command line. */
+function flagValue(args: string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+function servicesOf(service: Service): ServiceName[] {
+  return (servicesFlag(argv(service)) ?? '').split(',') as ServiceName[];
+}
+
+// What a worker on another host needs to reach the store: the settings `npm run s3` prints (and test:hosts gives its
+// hosts), from the code that prints them. The server is only described here, not started.
+const S3_SETTINGS = Object.keys(new S3Server('versitygw', { dir: os.tmpdir(), port: 7070 }).env());
+const CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+const storeWorkers = workers.filter(([, s]) => servicesOf(s).some((g) => BLOB_STORE_SERVICES.includes(g)));
+const [bucketJobName, bucketJob] = serviceRunning('src/bin/create-buckets.ts');
+const [photoName, photoService] = serviceRunning('src/bin/photo.ts');
+/** Everything that reads or writes images: store workers, the bucket job, the photo CLI. */
+const storeUsers: [string, Service][] = [...storeWorkers, [bucketJobName, bucketJob], [photoName, photoService]];
+
+/** The S3 service the workers' NANO_PHOTOS_S3_ENDPOINT names, and the container port it listens on. */
+function s3Service(): { name: string; service: Service; port: string; dataDir: string } {
+  const endpoint = new URL(resolvedEnv(bucketJob).NANO_PHOTOS_S3_ENDPOINT ?? '');
+  const name = endpoint.hostname;
+  const service = services[name];
+  assert.ok(service, `NANO_PHOTOS_S3_ENDPOINT names a service of docker-compose.yml (${name})`);
+  const args = argv(service);
+  const listen = flagValue(args, '--port') ?? '';
+  assert.equal(listen.split(':').pop(), endpoint.port, `${name} listens on the port the endpoint names (${listen})`);
+  const dataDir = args[args.indexOf('posix') + 1];
+  assert.ok(dataDir, `${name} serves a folder (posix backend)`);
+  return { name, service, port: endpoint.port, dataDir };
+}
+
+describe('docker-compose.yml: hosts that share no disk', () => {
+  it('runs versitygw as the S3 service, built from the Go module at the version `npm run s3` provisions', () => {
+    const { name, service, dataDir } = s3Service();
+    const build = typeof service.build === 'string' ? { context: service.build } : service.build;
+    assert.ok(build?.dockerfile, `${name} is built from a Dockerfile of the project`);
+    const dockerfile = readFileSync(path.resolve(root, build.context ?? '.', build.dockerfile), 'utf8');
+    assert.match(
+      dockerfile,
+      new RegExp(`go install ${VERSITYGW_MODULE}@${VERSITYGW_VERSION.replace(/\./g, '\\.')}(\\s|$)`),
+      `${name} builds ${VERSITYGW_MODULE}@${VERSITYGW_VERSION}`,
+    );
+    assert.doesNotMatch(dockerfile, /minio/i, 'no MinIO (AGPL)');
+    const data = mounts(service).find((m) => m.target === dataDir);
+    assert.ok(data && data.kind === 'volume' && namedVolumes.has(data.source), `${name} keeps ${dataDir} in a volume`);
+    const others = Object.entries(services).filter(
+      ([n, s]) => n !== name && mounts(s).some((m) => m.source === data.source),
+    );
+    assert.deepEqual(
+      others.map(([n]) => n),
+      [],
+      `only ${name} mounts ${data.source}`,
+    );
+    for (const p of service.ports ?? [])
+      assert.match(String(p), /^127\.0\.0\.1:/, `${name} publishes on loopback only`);
+  });
+
+  it('mounts no volume and no host folder in a worker service: no two workers (nor two copies of one) share a disk', () => {
+    const sharedBy = new Map<string, string[]>();
+    for (const [name, service] of workers) {
+      for (const mount of mounts(service)) {
+        if (mount.kind !== 'anonymous') sharedBy.set(mount.source, [...(sharedBy.get(mount.source) ?? []), name]);
+      }
+    }
+    const shared = [...sharedBy].filter(([, names]) => names.length > 1).map(([v, n]) => `${v}: ${n.join(', ')}`);
+    assert.deepEqual(shared, [], 'no volume or folder is mounted by two worker services');
+    // A copy made by --scale mounts what its service mounts: any named volume or host folder would be shared.
+    assert.deepEqual([...sharedBy.keys()], [], 'worker services mount no named volume or host folder');
+  });
+
+  it('gives every worker that touches images the store settings `npm run s3` prints, and the workflow worker none', () => {
+    assert.ok(storeWorkers.length > 0 && storeWorkers.length < workers.length);
+    for (const [name, service] of storeWorkers) {
+      const keys = Object.keys(env(service));
+      assert.deepEqual(
+        S3_SETTINGS.filter((k) => !keys.includes(k)),
+        [],
+        `${name} sets ${S3_SETTINGS.join(', ')}`,
+      );
+      const config = loadConfig(resolvedEnv(service));
+      assert.equal(config.blobStore.driver, 's3', `${name}: the blob store is the S3 bucket`);
+      if (servicesOf(service).some((g) => GALLERY_SERVICES.includes(g)))
+        assert.equal(config.galleryStore.driver, 's3', `${name}: the gallery is in the S3 bucket`);
+    }
+    for (const [name, service] of workers.filter((w) => !storeWorkers.includes(w))) {
+      const keys = Object.keys(env(service));
+      assert.deepEqual(
+        keys.filter((k) => S3_SETTINGS.includes(k) || /^AWS_/.test(k)),
+        [],
+        `${name} handles only references: no store settings, no credentials`,
+      );
+    }
+  });
+
+  it('names only settings src/lib/config.ts reads (the credentials are the AWS SDK’s own)', () => {
+    for (const key of CREDENTIALS) assert.ok(S3_SETTINGS.includes(key), `${key} is among \`npm run s3\`'s settings`);
+    for (const [name, service] of [
+      ...workers,
+      [bucketJobName, bucketJob] as const,
+      [photoName, photoService] as const,
+    ]) {
+      const environment = resolvedEnv(service);
+      const read = namesConfigReads(environment);
+      const unread = Object.keys(environment).filter(
+        (k) => /^(NANO_PHOTOS|AWS)_/.test(k) && !CREDENTIALS.includes(k) && !read.has(k),
+      );
+      assert.deepEqual(unread, [], `${name}: every setting it is given is one config.ts reads`);
+    }
+  });
+
+  it('points everything that touches images at one bucket and gallery on the S3 service, with the keys it accepts', () => {
+    const { name: s3Name, service: s3, port } = s3Service();
+    const locations = new Set<string>();
+    const own = { AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'eu-central-1' };
+    // With the local defaults, and with the shell's own keys and region: both sides follow the same variables.
+    for (const shell of [{}, own]) {
+      const server = resolvedEnv(s3, shell);
+      if (shell === own)
+        assert.deepEqual(
+          [server.ROOT_ACCESS_KEY_ID, server.ROOT_SECRET_ACCESS_KEY, server.VGW_REGION],
+          [own.AWS_ACCESS_KEY_ID, own.AWS_SECRET_ACCESS_KEY, own.AWS_REGION],
+          `${s3Name} takes the shell's keys and region`,
+        );
+      else assert.ok(server.ROOT_ACCESS_KEY_ID && server.ROOT_SECRET_ACCESS_KEY, 'local defaults for the keys');
+      for (const [name, service] of storeUsers) {
+        const environment = resolvedEnv(service, shell);
+        const { blobStore, galleryStore } = loadConfig(environment);
+        assert.ok(blobStore.driver === 's3' && galleryStore.driver === 's3', `${name} uses the S3 driver`);
+        assert.equal(blobStore.s3.endpoint, `http://${s3Name}:${port}`, `${name} reaches ${s3Name}`);
+        assert.equal(galleryStore.bucket, blobStore.bucket, `${name}: the gallery is in the blob store's bucket`);
+        assert.notEqual(galleryStore.prefix, blobStore.prefix, `${name}: the gallery has a prefix of its own`);
+        assert.equal(blobStore.s3.region, server.VGW_REGION, `${name}: the region ${s3Name} signs for`);
+        assert.equal(environment.AWS_ACCESS_KEY_ID, server.ROOT_ACCESS_KEY_ID, `${name}: the access key ${s3Name} has`);
+        assert.equal(environment.AWS_SECRET_ACCESS_KEY, server.ROOT_SECRET_ACCESS_KEY, `${name}: the secret`);
+        locations.add(`${blobStore.bucket}/${blobStore.prefix} ${galleryStore.bucket}/${galleryStore.prefix}`);
+      }
+    }
+    assert.equal(locations.size, 1, `one blob store and one gallery for all: ${[...locations].join('; ')}`);
+    for (const [name, service] of storeUsers) {
+      for (const key of CREDENTIALS) {
+        // ${VAR:-default}: the shell's or .env's keys, else the documented local default; never a key of its own.
+        assert.match(
+          env(service)[key] ?? '',
+          new RegExp(`^\\$\\{${key}(:?-[^}]*)?\\}$`),
+          `${name}: ${key} is interpolated`,
+        );
+      }
+    }
+  });
+
+  it('creates the bucket in a one-shot job once the S3 service is healthy, before anything that uses it starts', () => {
+    const { name: s3Name, service: s3 } = s3Service();
+    assert.ok(
+      words(s3.healthcheck?.test).length > 0 && s3.healthcheck?.disable !== true,
+      `${s3Name} has a health check`,
+    );
+    assert.equal(dependsOn(bucketJob)[s3Name], 'service_healthy', `${bucketJobName} waits for ${s3Name}`);
+    assert.ok([undefined, 'no'].includes((bucketJob as { restart?: string }).restart), `${bucketJobName} runs once`);
+    for (const [name, service] of [...storeWorkers, [photoName, photoService] as const]) {
+      assert.equal(
+        dependsOn(service)[bucketJobName],
+        'service_completed_successfully',
+        `${name} starts after ${bucketJobName} succeeded`,
+      );
+    }
+  });
+
+  it('lets the photo CLI put local photos into the bucket (the blob source); workers read no local files', () => {
+    assert.ok(!argv(photoService).includes('--worker-path'), `${photoName} sends bytes, not paths`);
+    const upload = workers.find(([, s]) => servicesOf(s).includes('upload'));
+    assert.ok(upload, 'a worker runs the upload service');
+    assert.deepEqual(loadConfig(resolvedEnv(upload[1])).upload.allowedRoots, [], `${upload[0]} reads no local file`);
+  });
+});
+
+describe('docker-compose.yml: the S3 service and the bucket job, run here against the real versitygw', () => {
+  // No Docker engine: the S3 service's own command line runs natively (on a free loopback port, a temporary folder
+  // instead of its volume), the bucket job's command with its environment, and the stores of every service that
+  // touches images are used with theirs, pointed at that port.
+  const { name: s3Name, service: s3, port: s3Port, dataDir } = s3Service();
+  let dir = '';
+  let server: ChildProcess | undefined;
+  let endpoint = '';
+
+  /** A service's environment with the S3 service's address replaced by the one it has here. */
+  function here(service: Service): Record<string, string> {
+    const environment = resolvedEnv(service);
+    assert.equal(environment.NANO_PHOTOS_S3_ENDPOINT, `http://${s3Name}:${s3Port}`);
+    return { ...environment, NANO_PHOTOS_S3_ENDPOINT: endpoint };
+  }
+
+  /** The SDK's chain reads the credentials from the environment in the workers; given directly in this process. */
+  function storesOf(service: Service) {
+    const environment = here(service);
+    const credentials = {
+      accessKeyId: environment.AWS_ACCESS_KEY_ID,
+      secretAccessKey: environment.AWS_SECRET_ACCESS_KEY,
+    };
+    const config = loadConfig(environment);
+    const withKeys = (store: StoreSettings): StoreSettings =>
+      store.driver === 's3' ? { ...store, s3: { ...store.s3, credentials } } : store;
+    return { config, blobStore: withKeys(config.blobStore), galleryStore: withKeys(config.galleryStore) };
+  }
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-compose-'));
+    const port = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    const args = argv(s3).map((w, i, all) =>
+      all[i - 1] === '--port' ? `127.0.0.1:${port}` : w === dataDir ? path.join(dir, 's3') : w,
+    );
+    mkdirSync(path.join(dir, 's3'));
+    server = spawn(await provisionVersitygw(), args, {
+      env: { PATH: process.env.PATH, ...resolvedEnv(s3) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  });
+
+  after(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server?.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers its health check, and the bucket job creates the bucket with the workers’ keys, twice over', async () => {
+    const probe = words(s3.healthcheck?.test).find((w) => /^https?:\/\//.test(w));
+    assert.ok(probe, `${s3Name}'s health check requests a URL`);
+    const health = new URL(probe);
+    assert.equal(health.port, s3Port, 'on the port the service listens on');
+    assert.equal(health.pathname, flagValue(argv(s3), '--health'), 'the path versitygw answers health checks on');
+    const deadline = Date.now() + 30_000;
+    let status = 0;
+    while (status !== 200 && Date.now() < deadline) {
+      status = await fetch(`${endpoint}${health.pathname}`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(status, 200, `${s3Name} is healthy`);
+
+    // The job as Compose runs it: its command, its environment (the SDK's chain finds the keys there).
+    const [command, ...args] = argv(bucketJob);
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(NANO_PHOTOS|AWS|TEMPORAL)_/.test(k)),
+    );
+    for (const round of ['creates', 'finds']) {
+      const job = spawnSync(command, args, {
+        cwd: root,
+        env: { ...inherited, ...here(bucketJob) },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(job.status, 0, `${bucketJobName} ${round} the bucket: ${job.stderr}`);
+      assert.match(job.stderr, /blob store: .* is usable/);
+      assert.match(job.stderr, /gallery: .* is usable/);
+    }
+  });
+
+  it('lets every worker use its stores, and the upload worker find what the photo CLI put in', async () => {
+    for (const [name, service] of storeWorkers) {
+      const { blobStore, galleryStore } = storesOf(service);
+      await probeStore(openObjectStore(blobStore), `${name}'s blob store`);
+      if (servicesOf(service).some((g) => GALLERY_SERVICES.includes(g)))
+        await probeStore(openObjectStore(galleryStore), `${name}'s gallery`);
+    }
+    const photo = path.join(dir, 'cat.jpg');
+    writeFileSync(photo, await jpeg());
+    const source = await putPhotoFile(openBlobStore(storesOf(photoService).blobStore), photo);
+    assert.ok('blob' in source, `${photoName} starts runs with a blob reference`);
+    const upload = storeWorkers.find(([, s]) => servicesOf(s).includes('upload'));
+    assert.ok(upload);
+    assert.ok(await openBlobStore(storesOf(upload[1]).blobStore).has(source.blob), `${upload[0]} finds the blob`);
   });
 });
 

@@ -15,8 +15,11 @@ import { workflowBundle } from './support/temporal';
  */
 
 const FIXTURES = path.join(__dirname, 'fixtures');
-/** The workflow's one patch so far (see processPhoto); fixtures must cover runs from before and after it. */
-const PATCH_ID = 'memo-records-output';
+/**
+ * The workflow's patches (see processPhoto), oldest first; fixtures must cover runs from before and after each. A
+ * run with a later patch takes the earlier ones' new paths without asking (their markers would cost history events).
+ */
+const PATCH_IDS = ['memo-records-output', 'search-attributes-per-stage'];
 
 interface Fixture {
   /** The file name without .json: also the workflow ID the run was recorded under. */
@@ -57,6 +60,10 @@ const patchesOf = (fixture: Fixture) =>
     });
 const activityTypes = (fixture: Fixture) =>
   events(fixture).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+const reachesShare = (fixture: Fixture) => activityTypes(fixture).some((t) => t.startsWith('share'));
+/** Recorded by code from before patch `id`: without its marker or any later patch's. */
+const recordedBefore = (fixture: Fixture, id: string) =>
+  PATCH_IDS.slice(PATCH_IDS.indexOf(id)).every((later) => !patchesOf(fixture).includes(later));
 
 describe('replaying recorded histories', () => {
   let results: ReplayResult[];
@@ -65,16 +72,17 @@ describe('replaying recorded histories', () => {
     results = await replay(fixtures);
   });
 
-  it('has fixtures to replay, from before and after the workflow last changed, and of the fused path', () => {
+  it('has fixtures to replay, from before and after each patch, and of the fused path', () => {
     assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
-    const reachesShare = (f: Fixture) => activityTypes(f).some((t) => t.startsWith('share'));
-    const before = fixtures.filter((f) => reachesShare(f) && !patchesOf(f).includes(PATCH_ID));
-    const after = fixtures.filter((f) => reachesShare(f) && patchesOf(f).includes(PATCH_ID));
-    assert.ok(
-      before.length > 0,
-      `no history reaches the share step without the ${PATCH_ID} patch: the old path is not covered`,
-    );
-    assert.ok(after.length > 0, `no history was recorded with the ${PATCH_ID} patch: the new path is not covered`);
+    for (const id of PATCH_IDS) {
+      const before = fixtures.filter((f) => reachesShare(f) && recordedBefore(f, id));
+      const after = fixtures.filter((f) => reachesShare(f) && !recordedBefore(f, id));
+      assert.ok(
+        before.length > 0,
+        `no history reaches the share step without the ${id} patch: the old path is not covered`,
+      );
+      assert.ok(after.length > 0, `no history was recorded with the ${id} patch: the new path is not covered`);
+    }
     const fused = fixtures.filter((f) => activityTypes(f).includes('applyChain') && reachesShare(f));
     assert.ok(fused.length > 0, 'no history takes the fuse: true branch (applyChain) through to the share step');
   });
@@ -87,12 +95,10 @@ describe('replaying recorded histories', () => {
     });
   }
 
-  it('fails the workflow without its patched() guard on every run recorded before the patch', async () => {
-    // The mutant is the real workflow code with the guard gone; the histories it must break are the ones that got
-    // as far as the guarded step (the share) without the patch marker: runs started before the change.
-    const before = fixtures.filter(
-      (f) => activityTypes(f).some((t) => t.startsWith('share')) && !patchesOf(f).includes(PATCH_ID),
-    );
+  it('fails the workflow without its patched() guards on every run recorded before a patch', async () => {
+    // The mutant is the real workflow code with the guards gone; the histories it must break are the ones that got
+    // as far as the guarded steps (the share) without a patch marker: runs started before a change.
+    const before = fixtures.filter((f) => reachesShare(f) && PATCH_IDS.some((id) => recordedBefore(f, id)));
     assert.ok(before.length > 0);
     const mutant = await replay(before, UNGUARDED_SDK);
     for (const fixture of before) {
@@ -104,7 +110,7 @@ describe('replaying recorded histories', () => {
       assert.match(result.error.message, /TMPRL1100/, fixture.workflowId);
     }
     console.log(
-      `mutant without the ${PATCH_ID} guard: ${before.length} histories fail to replay (${before.map((f) => f.workflowId).join(', ')})`,
+      `mutant without the patched() guards: ${before.length} histories fail to replay (${before.map((f) => f.workflowId).join(', ')})`,
     );
   });
 

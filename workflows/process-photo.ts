@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   defineQuery,
   patched,
@@ -90,16 +90,23 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
 
   const sourceName = Object.values(input.source)[0] as string;
   const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
+  // Behind patched() (runs started before replay as they ran): PhotoStep changes once per stage, not per step, and
+  // rides along with the run's other search attributes: with five filter steps, 11 search-attribute updates per run
+  // become 5 (issue 12: each is a history event and a visibility write). The progress query still names every step;
+  // during the filter stage PhotoStep names the whole plan, as with fuse.
+  const perStage = patched('search-attributes-per-stage');
   upsertMemo({ source: sourceName, title });
-  upsertSearchAttributes([
+  const runAttributes: SearchAttributeUpdatePair[] = [
     { key: PHOTO_FILTERS, value: chain.map((s) => s.filter) },
     { key: PHOTO_SHARE_TARGETS, value: targets },
-  ]);
+  ];
+  if (!perStage) upsertSearchAttributes(runAttributes);
 
-  const enter = (stage: Progress['stage'], step: string) => {
+  const enter = (stage: Progress['stage'], step: string, attributes: SearchAttributeUpdatePair[] = []) => {
     progress.stage = stage;
     progress.step = step;
-    upsertSearchAttributes([{ key: PHOTO_STEP, value: step }]);
+    if (perStage && stage === 'filter') return; // set with the upload's result, below
+    upsertSearchAttributes([...attributes, { key: PHOTO_STEP, value: step }]);
   };
   const done = (artifact?: ImageRef) => {
     progress.stepsDone++;
@@ -108,14 +115,16 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   };
 
   try {
-    enter('upload', 'upload');
+    enter('upload', 'upload', perStage ? runAttributes : []);
     const original = await upload.executeWithOptions({ summary: `upload ${sourceName}`.slice(0, 200) }, [input.source]);
-    upsertSearchAttributes([{ key: PHOTO_SHA256, value: original.sha256 }]);
     done(original);
 
     const steps: ProcessPhotoResult['steps'] = [];
     let image = original;
     let plan = completeChain(chain, original.format);
+    const sha256 = { key: PHOTO_SHA256, value: original.sha256 };
+    if (!perStage) upsertSearchAttributes([sha256]);
+    else upsertSearchAttributes([sha256, { key: PHOTO_STEP, value: plan.map((s) => s.filter).join('+') }]);
     if (input.fuse === true && plan.length > 1) {
       // Opt-in: the whole chain as one applyChain activity on the filter queue. Same output blob; no intermediate
       // blobs and one orchestration round trip instead of one per step. Without `fuse` nothing here runs.
@@ -140,7 +149,9 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     // Added after runs were live, so behind patched(): runs started before replay as they ran (test/replay.test.ts).
     // Where the output is, on the run itself: shown by the Web UI and `temporal workflow describe` without a worker,
     // and kept when a share then fails (a failed run has no result).
-    if (patched('memo-records-output')) upsertMemo({ output: image });
+    // Runs with the per-stage patch always record the output: asking for this patch too would cost them a marker and
+    // a search-attribute update (patched() makes both).
+    if (perStage || patched('memo-records-output')) upsertMemo({ output: image });
 
     // Only runs whose input asks for review take this path, and no history before it has `review`: no patch needed.
     let reviewed: ReviewOutcome | undefined;

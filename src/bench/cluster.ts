@@ -83,9 +83,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
   );
 }
 
+const RUN_NODE = path.join(projectRoot, 'src', 'bin', 'run-node.sh');
+
 export interface NodeProcessOptions {
   label: string;
-  /** A module of this project, run with tsx, e.g. `src/bin/worker.ts`. */
+  /** An entry point of this project, e.g. `src/bin/worker.ts`: compiled when built, else through tsx (run-node.sh). */
   entry: string;
   args?: string[];
   env?: Record<string, string>;
@@ -96,12 +98,20 @@ export interface NodeProcessOptions {
   readyTimeoutMs?: number;
 }
 
-/** Starts `node --import tsx <entry>` in the project folder, with the worker script's environment. */
+/**
+ * Starts <entry> as `npm run worker` does (src/bin/run-node.sh: compiled JavaScript when `npm run build` is newer than
+ * the sources, else tsx) in the project folder, with the worker script's environment and this process's node.
+ */
 export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
   const log = openSync(o.logFile, 'a');
-  const proc = spawn(process.execPath, ['--import', 'tsx', o.entry, ...(o.args ?? [])], {
+  const proc = spawn(RUN_NODE, [o.entry, ...(o.args ?? [])], {
     cwd: projectRoot,
-    env: { ...cleanEnv(), ...workerScriptEnv(), ...o.env },
+    env: {
+      ...cleanEnv(),
+      ...workerScriptEnv(),
+      ...o.env,
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+    },
     stdio: ['ignore', 'pipe', log, ...(o.ipc ? (['ipc'] as const) : [])],
   });
   closeSync(log);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ChainInput } from '../../activities/filters/fused-chain';
 import { filterNames } from '../common/filter-catalog';
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
           await Worker.create({
             ...common,
             taskQueue: `${PLAIN_TASK_QUEUE}-workflows`,
-            workflowsPath: path.join(__dirname, 'plain-workflow.ts'),
+            workflowsPath: require.resolve('./plain-workflow'),
           }),
         ]
       : await Promise.all(

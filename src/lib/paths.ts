@@ -18,3 +18,8 @@ export const paths = {
 
 /** The workflow bundle's entry point. */
 export const workflowsPath = path.join(projectRoot, 'workflows', 'index.ts');
+
+/** `npm run build`'s output (src/bin/build.ts): compiled JavaScript, the prebuilt workflow bundle and its stamp. */
+export const distDir = path.join(projectRoot, 'dist');
+export const prebuiltWorkflowBundle = path.join(distDir, 'workflow-bundle.js');
+export const builtStamp = path.join(distDir, '.built');

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { CreateBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { provisionVersitygw } from '../provision/versitygw';
+import { createBucket, untilS3Answers } from './blob-store/s3-buckets';
 import { s3Client } from './blob-store/s3-store';
 import type { S3Location, S3Settings } from './blob-store/settings';
 import { freePort } from './free-port';
@@ -27,6 +27,21 @@ export interface S3ServerOptions {
   credentials?: S3Credentials;
   /** A file descriptor for versitygw's own output; discarded when absent. */
   logFile?: number;
+}
+
+/**
+ * versitygw's command line serving `dir` on `listen` (host:port); the credentials go in its environment, not its
+ * command line, where any user of the machine could read them.
+ */
+export function versitygwCommand(
+  listen: string,
+  dir: string,
+  credentials: S3Credentials,
+): { args: string[]; env: Record<string, string> } {
+  return {
+    args: ['--port', listen, '--keep-alive', '--quiet', 'posix', dir],
+    env: { ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+  };
 }
 
 /**
@@ -82,51 +97,27 @@ export class S3Server {
     };
   }
 
-  /** Starts versitygw and waits until it answers; the credentials go in its environment, not its command line. */
+  /** Starts versitygw and waits until it answers. */
   async start(): Promise<void> {
     if (this.running()) return;
     mkdirSync(this.options.dir, { recursive: true });
     const output = this.options.logFile ?? 'ignore';
-    const child = spawn(
-      this.binary,
-      ['--port', `127.0.0.1:${this.options.port}`, '--keep-alive', '--quiet', 'posix', this.options.dir],
-      {
-        env: {
-          ...process.env,
-          ROOT_ACCESS_KEY_ID: this.credentials.accessKeyId,
-          ROOT_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
-        },
-        stdio: ['ignore', output, output],
-      },
-    );
+    const { args, env } = versitygwCommand(`127.0.0.1:${this.options.port}`, this.options.dir, this.credentials);
+    const child = spawn(this.binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', output, output] });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     const client = s3Client(this.s3Settings());
     try {
-      await this.waitUntilAnswering(client);
-      await client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((err: Error) => {
-        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+      await untilS3Answers(client, this.endpoint, 30_000, () => {
+        if (!this.running())
+          throw new Error(`versitygw exited (code ${this.child?.exitCode}) before it answered on ${this.endpoint}`);
       });
+      await createBucket(client, this.bucket);
     } catch (err) {
       await this.stop('SIGKILL');
       throw err;
     } finally {
       client.destroy();
-    }
-  }
-
-  private async waitUntilAnswering(client: S3Client): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (!this.running())
-        throw new Error(`versitygw exited (code ${this.child?.exitCode}) before it answered on ${this.endpoint}`);
-      const answered = await client.send(new ListBucketsCommand({})).then(
-        () => true,
-        () => false,
-      );
-      if (answered) return;
-      if (Date.now() > deadline) throw new Error(`versitygw did not answer on ${this.endpoint} within 30 s`);
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 

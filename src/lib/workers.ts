@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { createChainActivities } from '../../activities/filters/fused-chain';
 import { createFilterActivities } from '../../activities/filters/activities';
@@ -37,7 +38,23 @@ export interface WorkerSetup {
   activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
-import { workflowsPath } from './paths';
+import { prebuiltWorkflowBundle, workflowsPath } from './paths';
+
+/**
+ * The workflow code: the caller's bundle; else, when this process runs compiled code (src/bin/run-node.sh picks it
+ * only while it is newer than every source), the bundle `npm run build` made with it; else bundled here with webpack
+ * (seconds of CPU and about 100 MB of memory that stays).
+ */
+function workflowCode(setup: WorkerSetup): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (setup.workflowBundle) return { workflowBundle: setup.workflowBundle };
+  if (__filename.endsWith('.js') && existsSync(prebuiltWorkflowBundle))
+    return { workflowBundle: { codePath: prebuiltWorkflowBundle } };
+  return { workflowsPath };
+}
+
+/** Services that read and write blobs (the workflow passes only references to them), and the one that publishes. */
+export const BLOB_STORE_SERVICES: readonly ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'workflow');
+export const GALLERY_SERVICES: readonly ServiceName[] = ['share'];
 
 interface Stores {
   store: BlobStore;
@@ -51,8 +68,8 @@ interface Stores {
 async function openStores(setup: WorkerSetup): Promise<Stores> {
   const store = openBlobStore(setup.config.blobStore);
   const gallery = openObjectStore(setup.config.galleryStore);
-  if (setup.services.some((s) => s !== 'workflow')) await probeStore(store.objects, 'blob store');
-  if (setup.services.includes('share')) await probeStore(gallery, 'gallery');
+  if (setup.services.some((s) => BLOB_STORE_SERVICES.includes(s))) await probeStore(store.objects, 'blob store');
+  if (setup.services.some((s) => GALLERY_SERVICES.includes(s))) await probeStore(gallery, 'gallery');
   return { store, gallery };
 }
 
@@ -99,7 +116,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           taskQueue: TASK_QUEUES.workflow,
           maxConcurrentWorkflowTaskExecutions: Math.min(limit, 40),
           maxCachedWorkflows: Math.max(limit * 10, 100),
-          ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+          ...workflowCode(setup),
         });
       }
       return Worker.create({

@@ -160,6 +160,12 @@ export class TestNetwork {
     return proc;
   }
 
+  /** Runs a short command on a host and returns its exit status (e.g. a readiness probe). */
+  exec(host: Host, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): number | null {
+    return spawnSync('ip', ['netns', 'exec', host.ns, command, ...args], { env, stdio: 'ignore', timeout: 30_000 })
+      .status;
+  }
+
   /** Every process this network started on `host` that still runs. */
   processesOn(host: Host): HostProcess[] {
     return [...this.processes].filter((p) => p.host === host && p.running());

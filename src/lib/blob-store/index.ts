@@ -5,3 +5,4 @@ export * from './content-addressed';
 export * from './file-store';
 export * from './s3-store';
 export * from './open-store';
+export * from './s3-buckets';

@@ -86,7 +86,7 @@ export class S3ObjectStore implements ObjectStore {
       return { name, bytes: res.ContentLength ?? 0, version: res.ETag ?? '' };
     } catch (err) {
       // A HEAD answer has no body to name the error: 404 is a missing object (or bucket: the next write says which).
-      if (status(err) === 404) return undefined;
+      if (httpStatusOf(err) === 404) return undefined;
       throw this.failure(err, 'head', name);
     }
   }
@@ -163,7 +163,7 @@ export class S3ObjectStore implements ObjectStore {
     if (REGION_ERRORS.has(e.name) || /region is missing/i.test(e.message))
       return fix(`wrong or missing region for bucket "${this.settings.bucket}"; set AWS_REGION`);
     // A HEAD's 403 cannot tell a wrong key from a missing permission: the message names both.
-    if (e.name === 'AccessDenied' || status(err) === 403 || status(err) === 401)
+    if (e.name === 'AccessDenied' || httpStatusOf(err) === 403 || httpStatusOf(err) === 401)
       return fix(
         `access denied; check ${credentials} and that they may read and write ${this.location}, or fix ${setting}`,
       );
@@ -171,7 +171,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-function status(err: unknown): number | undefined {
+/** The HTTP status of the service's answer; undefined when no answer came (refused, reset, timed out). */
+export function httpStatusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
