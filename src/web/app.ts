@@ -40,8 +40,16 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   // forceCloseConnections: open event streams must not keep close() waiting.
   const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    // No other site may make a visitor's browser upload, approve, reject or cancel (a form can POST anywhere).
+    // Browsers name the page's origin; curl and scripts send none and are not affected. Hosts are compared, not
+    // schemes, so the site also works behind a TLS-terminating proxy.
+    const origin = request.headers.origin;
+    const host = origin && URL.canParse(origin) ? new URL(origin).host : origin;
+    if (request.method !== 'GET' && request.method !== 'HEAD' && origin && host !== request.host) {
+      throw new HttpError(403, `requests from ${origin} are not accepted; use this site's own pages or the API`);
+    }
   });
   // The API answers errors as JSON, the pages as a page; both with the message the CLI would print.
   const fail = (url: string, reply: FastifyReply, status: number, error: string) =>

@@ -305,6 +305,11 @@ describe('the JSON API', () => {
       400,
       /^expected by \(who decides\)/,
     );
+    await refused(
+      fetch(`${web.base}/api/photos/nope-123/cancel`, { method: 'POST', headers: { origin: 'http://evil.example' } }),
+      403,
+      "requests from http://evil.example are not accepted; use this site's own pages or the API",
+    );
     assert.equal(await runCount(), runs, 'no run was started');
     assert.equal(blobCount(), blobs, 'nothing was stored');
   });
