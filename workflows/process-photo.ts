@@ -15,21 +15,18 @@ import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
 import type { FitActivities } from '../activities/filters/fit-image';
 import { innermostMessage } from '../src/common/failures';
-import { checkChainSize, completeChain, validateChain } from '../src/common/filter-chain';
+import { checkChainSize, completeChain } from '../src/common/filter-chain';
+import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
 import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
 import { filterOptions, shareOptions, uploadOptions } from './activity-options';
+import type { ReviewOutcome } from '../src/common/review';
 import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
 import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
-import {
-  SHARE_TARGETS,
-  type ProcessPhotoInput,
-  type ProcessPhotoResult,
-  type Progress,
-  type ShareTarget,
-} from '../src/common/workflow-io';
+import type { ProcessPhotoInput, ProcessPhotoResult, Progress, ShareTarget } from '../src/common/workflow-io';
+import { reviewGate } from './review';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
@@ -58,9 +55,9 @@ const servicesBeforeCancelCompensation = services();
 const servicesAwaitingCancel = services(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED);
 
 /** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
-const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
-function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets: ShareTarget[] } {
+function validateInput(input: ProcessPhotoInput): CheckedRequest {
   const { workflowId } = workflowInfo();
   if (!SAFE_ID.test(workflowId)) {
     throw invalidInput(
@@ -74,23 +71,7 @@ function validateInput(input: ProcessPhotoInput): { chain: FilterStep[]; targets
       `expected source to be {"path": "..."}, {"url": "..."} or {"blob": "<sha256>.<ext>"}, received ${JSON.stringify(input?.source)}`,
     );
   }
-  const chain = validateChain(input.filters ?? []);
-  const targets = input.share ?? [];
-  if (!Array.isArray(targets)) throw invalidInput(`expected share to be an array, received ${JSON.stringify(targets)}`);
-  for (const target of targets) {
-    if (!SHARE_TARGETS.includes(target)) {
-      throw invalidInput(`unknown share target ${JSON.stringify(target)}; expected one of ${SHARE_TARGETS.join(', ')}`);
-    }
-  }
-  if (input.title !== undefined && (typeof input.title !== 'string' || input.title.length > 200)) {
-    throw invalidInput(
-      `expected title to be a string of at most 200 characters, received ${JSON.stringify(input.title)}`,
-    );
-  }
-  if (input.fuse !== undefined && typeof input.fuse !== 'boolean') {
-    throw invalidInput(`expected fuse to be true or false, received ${JSON.stringify(input.fuse)}`);
-  }
-  return { chain, targets: [...new Set(targets)] };
+  return validatePhotoRequest(input);
 }
 
 const describeStep = (step: FilterStep) =>
@@ -101,9 +82,18 @@ const describeStep = (step: FilterStep) =>
  * history. The whole request is checked before the first activity, so bad input fails at once with nothing done.
  */
 export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPhotoResult> {
-  const progress: Progress = { stage: 'starting', step: 'validate', stepsDone: 0, stepsTotal: 0, shares: [] };
+  const progress: Progress = {
+    stage: 'starting',
+    step: 'validate',
+    stepsDone: 0,
+    stepsTotal: 0,
+    shares: [],
+    plan: [],
+    finished: [],
+  };
   setHandler(progressQuery, () => progress);
-  const { chain, targets } = validateInput(input);
+  const review = reviewGate(progress);
+  const { chain, targets, review: reviewRequest } = validateInput(input);
   // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts); one
   // patch for both, as each patched() costs a run a marker and a search-attribute update. Work that cannot fit is
   // refused before it holds a worker's memory: what the chain alone tells now, the rest once the upload has measured
@@ -113,6 +103,13 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const services = guarded ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   const { upload, filters, fused } = services;
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
+  progress.plan = [
+    'upload',
+    ...chain.map((s) => s.filter),
+    ...(chain.at(-1)?.filter === 'output' ? [] : ['output']),
+    ...(reviewRequest ? ['review'] : []),
+    ...targets.map((t) => `share:${t}`),
+  ];
 
   const sourceName = Object.values(input.source)[0] as string;
   const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
@@ -137,6 +134,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const done = (artifact?: ImageRef) => {
     progress.stepsDone++;
     if (artifact) progress.currentArtifact = artifact;
+    progress.finished!.push({ step: progress.step, ...(artifact ? { artifact } : {}) });
   };
 
   try {
@@ -179,6 +177,17 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     // a search-attribute update (patched() makes both).
     if (perStage || patched('memo-records-output')) upsertMemo({ output: image });
 
+    // Only runs whose input asks for review take this path, and no history before it has `review`: no patch needed.
+    let reviewed: ReviewOutcome | undefined;
+    if (reviewRequest) {
+      enter('review', 'review');
+      reviewed = await review.wait(reviewRequest.timeoutMs);
+      if (reviewed.decision !== 'approved') {
+        enter('done', 'done');
+        return { original, output: image, steps, shares: [], review: reviewed };
+      }
+    }
+
     enter('share', targets.map((t) => `share:${t}`).join(',') || 'share:none');
     const shares = await shareEverywhere(
       targets,
@@ -188,7 +197,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
       guarded,
     );
     enter('done', 'done');
-    return { original, output: image, steps, shares };
+    return { original, output: image, steps, shares, ...(reviewed ? { review: reviewed } : {}) };
   } catch (err) {
     progress.stage = 'failed';
     progress.error = (err as Error).message;

@@ -82,13 +82,14 @@ function entryObjects(name: string): string[] {
   return [`${name}.json`, ...OUTPUT_FORMATS.map((format) => `${name}.${extensionOf(format)}`)];
 }
 
-export function createGalleryShare(deps: { store: BlobStore; gallery: ObjectStore }) {
-  const { gallery } = deps;
-  /** Sidecars already read, by name, with the version they were read at: a rebuild fetches only what changed. */
+/**
+ * Reads every published entry: the sidecars as one listing shows them, each read; `listing` identifies exactly that
+ * set of versions. Sidecars already read are remembered by version, so a later read fetches only what changed. The
+ * page rebuild reads the gallery through this, and so does the web app.
+ */
+export function gallerySidecars(gallery: ObjectStore): () => Promise<{ listing: string; entries: GalleryEntry[] }> {
   const read = new Map<string, { version: string; entry?: GalleryEntry }>();
-
-  /** The sidecars as one listing shows them, each read; `listing` identifies exactly that set of versions. */
-  async function sidecars(): Promise<{ listing: string; entries: GalleryEntry[] }> {
+  return async function sidecars() {
     const listed = (await gallery.list()).filter((o) => o.name.endsWith('.json'));
     const entries = await Promise.all(
       listed.map(async ({ name, version }) => {
@@ -105,7 +106,12 @@ export function createGalleryShare(deps: { store: BlobStore; gallery: ObjectStor
       listing: listed.map((o) => `${o.name} ${o.version}`).join('\n'),
       entries: entries.filter((e): e is GalleryEntry => e !== undefined),
     };
-  }
+  };
+}
+
+export function createGalleryShare(deps: { store: BlobStore; gallery: ObjectStore }) {
+  const { gallery } = deps;
+  const sidecars = gallerySidecars(gallery);
 
   /**
    * Hosts publish at the same time, and each replaces the page with what it saw. So the page is only ever rendered

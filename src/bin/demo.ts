@@ -12,6 +12,7 @@ import { describeProgress, describeResult, putPhotoFile, startPhotoRun, watchRun
 import { stateDir } from '../lib/paths';
 import { samplePhotos } from '../lib/sample-photos';
 import { ensureDevServer, parseServerFlags } from '../lib/local-server';
+import { startPhotoSite } from '../web/photo-site';
 import { createWorkers } from '../lib/workers';
 import { dataConverterFor } from '../lib/payload-codec';
 
@@ -20,7 +21,8 @@ const HELP = `Usage: npm run demo -- [--photo FILE] [--exit]
 The whole job in one command: makes sure a local Temporal dev server runs (provisioning and starting one if
 needed), starts workers for every nano-service, sends a real photo through upload → resize → sepia → watermark →
 gallery, and prints where the output is and the run's Web UI link. Then it keeps the server and workers up so
-you can look around, until Ctrl-C; --exit stops them right after the run.
+you can look around, until Ctrl-C; --exit stops them right after the run. The photo site (npm run web) runs beside
+them, at the address it prints.
 
 Options:
   --photo FILE   the photo to use (default: a real photograph fetched from Debian's mate-backgrounds package)
@@ -66,8 +68,16 @@ async function main(): Promise<void> {
     config,
   });
   const running = Promise.all(workers.map((w) => w.run()));
+  const client = new Client({ connection, namespace, dataConverter: dataConverterFor(config.codecKeys) });
+  // The photo site on the same server and stores; a busy port costs the site, not the demo.
+  const site = await startPhotoSite(config, client, uiUrl).catch((err: Error) => {
+    console.log(`The photo site did not start (${err.message}); NANO_PHOTOS_WEB_PORT picks another port.`);
+    return undefined;
+  });
+  if (site) console.log(`Photo site: ${site.address}`);
   const stop = async () => {
     try {
+      await site?.app.close();
       // On Ctrl-C the SDK has already begun draining the workers itself.
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
@@ -78,7 +88,6 @@ async function main(): Promise<void> {
   };
 
   try {
-    const client = new Client({ connection, namespace, dataConverter: dataConverterFor(config.codecKeys) });
     await processDemoPhoto(client, photo, uiUrl, config);
   } catch (err) {
     await stop();
@@ -87,7 +96,9 @@ async function main(): Promise<void> {
   if (values.exit) return stop();
   console.log(
     `\nThe workers${server ? ` and the dev server (pid ${server.process.pid})` : ''} keep running so you can look ` +
-      'around the Web UI and start more runs with `npm run photo`. Press Ctrl-C to stop them.',
+      'around the Web UI and start more runs with `npm run photo`' +
+      (site ? ` or in the photo site at ${site.address}` : '') +
+      '. Press Ctrl-C to stop them.',
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

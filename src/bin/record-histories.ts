@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import sharp from 'sharp';
 import { verifyWebhook } from '../../activities/share/webhook-signature';
-import { processPhoto, progressQuery } from '../../workflows/process-photo';
+import { processPhoto, progressQuery, reviewUpdate } from '../../workflows';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { SERVICE_NAMES, TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
@@ -96,7 +96,7 @@ interface Scenario {
   input(photo: string): ProcessPhotoInput;
   /** Run just before the workflow starts. */
   setup?(receiver: Receiver): void;
-  /** Run once the workflow has started, alongside it. */
+  /** Run while the workflow runs, e.g. to send it an Update or cancel it. */
   during?(handle: WorkflowHandle<typeof processPhoto>): Promise<void>;
   /** The run must end this way, or nothing is written: a fixture must be what its name says. */
   expect: { completes: true } | { failsWith: RegExp };
@@ -181,6 +181,18 @@ const SCENARIOS: Scenario[] = [
     },
     expect: { failsWith: /cancel/i },
   },
+  ...(['approve', 'reject'] as const).map((decision): Scenario => ({
+    name: `review-${decision}`,
+    about: `review before publishing: waits after the filters until the review Update says ${decision}`,
+    input: (photo) => ({ source: { path: photo }, filters: [{ filter: 'sepia' }], share: ['gallery'], review: {} }),
+    during: async (handle) => {
+      while ((await handle.query(progressQuery).catch(() => undefined))?.stage !== 'review') {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await handle.executeUpdate(reviewUpdate, { args: [{ decision, by: 'record-histories' }] });
+    },
+    expect: { completes: true },
+  })),
 ];
 
 /** The largest payload in a history, in bytes: image bytes must never travel through Temporal. */
@@ -275,7 +287,11 @@ async function main(): Promise<void> {
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`scenario ${scenario.name} did not finish within 60 s`)), 60_000);
         });
-        const outcome = await Promise.race([deadline, handle.result()])
+        const ended = (async () => {
+          await scenario.during?.(handle);
+          return handle.result();
+        })();
+        const outcome = await Promise.race([deadline, ended])
           .then(
             () => 'completed',
             (err: unknown) => {

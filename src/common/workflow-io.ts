@@ -1,4 +1,5 @@
 // Workflow-safe core: every edit here is a workflow change, covered by the replay test (test/replay.test.ts).
+import type { ReviewOutcome, ReviewRequest } from './review';
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
 export const SHARE_TARGETS = ['gallery', 'webhook', 'bluesky'] as const;
@@ -17,6 +18,8 @@ export interface ProcessPhotoInput {
    * filter names are joined by `+`. Default false.
    */
   fuse?: boolean;
+  /** Wait after the filters for a person to approve (the `review` Update) before sharing; see src/common/review.ts. */
+  review?: ReviewRequest;
 }
 
 export interface ProcessPhotoResult {
@@ -25,9 +28,11 @@ export interface ProcessPhotoResult {
   output: ImageRef;
   steps: { filter: string; image: ImageRef }[];
   shares: ShareReceipt[];
+  /** Runs started with `review`: the decision. Anything but `approved` means nothing was shared. */
+  review?: ReviewOutcome;
 }
 
-export type Stage = 'starting' | 'upload' | 'filter' | 'share' | 'compensating' | 'done' | 'failed';
+export type Stage = 'starting' | 'upload' | 'filter' | 'review' | 'share' | 'compensating' | 'done' | 'failed';
 
 /** What the `progress` query answers. */
 export interface Progress {
@@ -40,4 +45,10 @@ export interface Progress {
   currentArtifact?: ImageRef;
   shares: ShareReceipt[];
   error?: string;
+  /** Every step the run will take, in order (`upload`, the filters, `review`, `share:<target>`), known up front. */
+  plan?: string[];
+  /** Steps finished so far, with the artifact each produced: a watcher that looks now and then misses none. */
+  finished?: { step: string; artifact?: ImageRef }[];
+  /** Runs with review, once they wait for it: when the wait ends, and how it ended. */
+  review?: { deadline: string; outcome?: ReviewOutcome };
 }

@@ -73,6 +73,14 @@ export interface LocalServerSettings {
  */
 export const DEFAULT_PIXEL_BUDGET = 200_000_000;
 
+/** `npm run web`: where the photo site listens and how much one request may carry. */
+export interface WebSettings {
+  host: string;
+  port: number;
+  /** Photos per upload request; each may be as large as the upload service accepts (upload.maxBytes). */
+  maxFiles: number;
+}
+
 export interface PhotoConfig {
   connection: ConnectionSettings;
   localServer: LocalServerSettings;
@@ -89,6 +97,7 @@ export interface PhotoConfig {
   blobDir: string;
   galleryDir: string;
   upload: UploadLimits;
+  web: WebSettings;
   webhook?: WebhookSettings;
   /**
    * Keys of the opt-in payload encryption (NANO_PHOTOS_CODEC_KEYS): workers and clients encrypt what they send to
@@ -288,6 +297,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
       allowedNetworks: networkList(env, 'NANO_PHOTOS_URL_ALLOW'),
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
+    },
+    web: {
+      host: env.NANO_PHOTOS_WEB_HOST ?? '127.0.0.1',
+      port: parsePort('NANO_PHOTOS_WEB_PORT', env.NANO_PHOTOS_WEB_PORT ?? '8080'),
+      maxFiles: integer(env, 'NANO_PHOTOS_WEB_MAX_FILES', 20),
     },
     webhook: url && secret ? { url, secret } : undefined,
     bluesky: blueskySettings(env),

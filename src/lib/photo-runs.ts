@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { extensionOf, formatOf, IMAGE_FORMATS, type ImageFormat } from '../common/formats';
 import type { UploadSource } from '../common/types';
 import type { BlobStore } from './blob-store';
-import { processPhoto, progressQuery } from '../../workflows';
+import { processAlbum, processPhoto, progressQuery } from '../../workflows';
+import type { AlbumInput } from '../common/album';
 import { TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress } from '../common/workflow-io';
 
@@ -24,7 +25,11 @@ async function hashFile(file: string): Promise<string> {
  * not an image); content addressing makes a second put of the same photo free.
  */
 export async function putPhotoFile(store: BlobStore, file: string): Promise<UploadSource> {
-  const data = await readFile(file);
+  return putPhotoBytes(store, await readFile(file));
+}
+
+/** A photo's bytes, as they arrived (a file, an upload through the web app), into the blob store. */
+export async function putPhotoBytes(store: BlobStore, data: Buffer): Promise<{ blob: string }> {
   const format = formatOf(
     await sharp(data)
       .metadata()
@@ -58,6 +63,15 @@ export async function startPhotoRun(
   return client.workflow.start(processPhoto, {
     taskQueue: TASK_QUEUES.workflow,
     workflowId: workflowId ?? (await photoWorkflowId(input)),
+    args: [input],
+  });
+}
+
+/** An album: one processAlbum run (`album-<random>`), whose photos run as its children. */
+export async function startAlbumRun(client: Client, input: AlbumInput): Promise<WorkflowHandle<typeof processAlbum>> {
+  return client.workflow.start(processAlbum, {
+    taskQueue: TASK_QUEUES.workflow,
+    workflowId: `album-${randomBytes(6).toString('hex')}`,
     args: [input],
   });
 }
