@@ -113,7 +113,6 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
 
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
-  if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   const { inboxDir, upload } = setup.config;
   // The default upload root: made here so that a fresh install has a place to put photos.
   if (setup.services.includes('upload') && upload.allowedRoots.includes(inboxDir)) {
@@ -126,6 +125,8 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
   const stores = await openStores(setup);
+  // Crash tests mark (and may hold at) points of image work: only after the start-up probe, which writes too.
+  if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   return Promise.all(
     setup.services.map((service) => {
       const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];

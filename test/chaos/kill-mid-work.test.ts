@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -55,11 +55,15 @@ describe('a filter worker SIGKILLed in the middle of image work', { timeout: 5 *
   let address: string;
   let client: Client;
   let photo: Photo;
+  /** The photo in the workers' own upload root (the test's folder), where a `path` source may be read. */
+  let local: string;
   let reference: Buffer;
 
   before(async () => {
     ({ address, client } = await world.start());
     photo = await largestPhoto();
+    local = path.join(world.dir, path.basename(photo.file));
+    copyFileSync(photo.file, local);
     // The independent reference: the same chain in this process, no Temporal, no store.
     reference = await applyChainInProcess(readFileSync(photo.file), CHAIN);
   });
@@ -90,7 +94,7 @@ describe('a filter worker SIGKILLed in the middle of image work', { timeout: 5 *
     });
     const handle = await startPhotoRun(
       client,
-      { source: { path: photo.file }, filters: CHAIN },
+      { source: { path: local }, filters: CHAIN },
       `kill-${name}-${Date.now()}`,
     );
     const marker = await killAt(doomed, markers);
