@@ -28,7 +28,7 @@ const HELP = `Usage:
   npm run photo -- cancel <workflow-id>     stop a run; it removes its gallery entry, then ends CANCELLED
 
 Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. A local
-file is first put into the blob store the workers use (NANO_PHOTOS_DATA_DIR here), so the workers need not share
+file is first put into the blob store the workers use (NANO_PHOTOS_BLOB_URL, else NANO_PHOTOS_DATA_DIR), so the workers need not share
 this machine's disk; a URL is fetched by the upload service. It prints the workflow ID and its Web UI link, shows live progress and prints the outputs. Workers must be running
 (npm run worker, or npm run demo).
 
@@ -46,7 +46,7 @@ Options:
 Filters:
 ${filterHelp()}
 
-Share targets: gallery (a folder with index.html, under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
+Share targets: gallery (index.html and images in NANO_PHOTOS_GALLERY_URL, else under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
 the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
 Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE; Web UI links
 use TEMPORAL_UI_URL (default ${DEFAULT_UI_URL}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
