@@ -10,7 +10,7 @@ import { NODE24_VERSION, provisionNode24, type NodeInstall } from './node24';
 /**
  * A local Bluesky network for tests: Bluesky's reference PDS and PLC directory from the npm registry, installed
  * with Node 24's npm into the state folder from the package.json and lock in src/provision/bluesky-network/ (so every
- * machine gets the same ~600 packages). better-sqlite3 compiles there against Node 24's headers.
+ * machine gets the same ~600 packages). better-sqlite3 is pinned to 13.x (N-API prebuilds): 12.x, which the PDS asks for, aborts Node 24 when a statement is garbage-collected (RemoveEnvironmentCleanupHook, env == nullptr).
  */
 const SOURCE = path.join(projectRoot, 'src', 'provision', 'bluesky-network');
 const dir = paths.blueskyNetworkDir;
@@ -68,7 +68,7 @@ export async function provisionBlueskyNetwork(): Promise<BlueskyNetworkInstall> 
       child.on('error', reject);
       child.on('exit', (code) => {
         writeFileSync(log, output);
-        // npm's output is shown only when it fails: it is long (compiler warnings of better-sqlite3).
+        // npm's output is shown only when it fails.
         if (code === 0) return resolve();
         process.stderr.write(output.slice(-5000));
         reject(new Error(`npm ci for the Bluesky network exited with code ${code} (full output: ${log})`));
