@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import {
   sharedServerEnv,
 } from '../src/cluster/server-env';
 import { openBlobStore, openObjectStore, probeStore, type StoreSettings } from '../src/lib/blob-store';
+import { startChild, type Child } from '../src/lib/child-processes';
 import { loadConfig } from '../src/lib/config';
 import { freePort } from '../src/lib/free-port';
 import { putPhotoFile } from '../src/lib/photo-runs';
@@ -602,7 +603,7 @@ describe('docker-compose.yml: the S3 service and the bucket job, run here agains
   // touches images are used with theirs, pointed at that port.
   const { name: s3Name, service: s3, port: s3Port, dataDir } = s3Service();
   let dir = '';
-  let server: ChildProcess | undefined;
+  let server: Child | undefined;
   let endpoint = '';
 
   /** A service's environment with the S3 service's address replaced by the one it has here. */
@@ -633,18 +634,16 @@ describe('docker-compose.yml: the S3 service and the bucket job, run here agains
       all[i - 1] === '--port' ? `127.0.0.1:${port}` : w === dataDir ? path.join(dir, 's3') : w,
     );
     mkdirSync(path.join(dir, 's3'));
-    server = spawn(await provisionVersitygw(), args, {
+    server = startChild({
+      name: 'versitygw',
+      command: await provisionVersitygw(),
+      args,
       env: { PATH: process.env.PATH, ...resolvedEnv(s3) },
-      stdio: ['ignore', 'ignore', 'inherit'],
     });
   });
 
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((resolve) => server?.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

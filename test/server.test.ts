@@ -15,7 +15,7 @@ describe('the local dev server (npm run server)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-server-'));
   let server: DevServer | undefined;
   after(async () => {
-    await server?.stop('SIGKILL');
+    await server?.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -31,7 +31,7 @@ describe('the local dev server (npm run server)', () => {
     });
     await connection.close();
 
-    await server.stop('SIGKILL');
+    await server.child.kill('SIGKILL');
     server = await startDevServer(options, cli);
     const { stdout } = await promisify(execFile)(cli, ['workflow', 'list', '--address', server.address]);
     assert.match(stdout, /before-the-crash/);

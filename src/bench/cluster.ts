@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { killOnExit, startChild, waitForOutput, type Child } from '../lib/child-processes';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 import { projectRoot } from '../lib/project-root';
 import { freePort } from '../lib/free-port';
@@ -12,52 +12,10 @@ import type { ServiceName } from '../common/task-queues';
  * the benchmark is interrupted.
  */
 
-export interface Child {
-  label: string;
-  pid: number;
-  process: ChildProcess;
-  exited: Promise<void>;
-  /** SIGTERM (workers finish what they run), SIGKILL after `graceMs`; resolves once the process is gone. */
-  stop(graceMs?: number): Promise<void>;
-}
+/** Workers get this long to finish what they run after SIGTERM (their own shutdown grace), then SIGKILL. */
+const WORKER_GRACE_MS = 35_000;
 
 const running = new Set<Child>();
-
-/** Last resort when the benchmark exits abnormally: kill what is still running, by pid. */
-process.on('exit', () => {
-  for (const child of running) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function track(label: string, proc: ChildProcess): Child {
-  const exited = new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
-    else proc.once('exit', () => resolve());
-  });
-  const child: Child = {
-    label,
-    pid: proc.pid!,
-    process: proc,
-    exited,
-    async stop(graceMs = 35_000) {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
-      running.delete(child);
-    },
-  };
-  running.add(child);
-  void exited.then(() => running.delete(child));
-  return child;
-}
 
 /**
  * The environment `npm run worker` sets before starting a worker (`NAME=value` words in front of the command in
@@ -103,38 +61,24 @@ export interface NodeProcessOptions {
  * the sources, else tsx) in the project folder, with the worker script's environment and this process's node.
  */
 export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
-  const log = openSync(o.logFile, 'a');
-  const proc = spawn(RUN_NODE, [o.entry, ...(o.args ?? [])], {
-    cwd: projectRoot,
-    env: {
-      ...cleanEnv(),
-      ...workerScriptEnv(),
-      ...o.env,
-      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-    },
-    stdio: ['ignore', 'pipe', log, ...(o.ipc ? (['ipc'] as const) : [])],
-  });
-  closeSync(log);
-  const child = track(o.label, proc);
-  let output = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 100_000) output = output.slice(-50_000);
-  });
-  if (!o.readyLine) return child;
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
-  while (!o.readyLine.test(output)) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(
-        `${o.label} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; see ${o.logFile}\n${output}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      await child.stop(0);
-      throw new Error(`${o.label} was not ready within ${(o.readyTimeoutMs ?? 120_000) / 1000} s; see ${o.logFile}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const child = track(
+    startChild({
+      name: o.label,
+      command: RUN_NODE,
+      args: [o.entry, ...(o.args ?? [])],
+      cwd: projectRoot,
+      env: {
+        ...cleanEnv(),
+        ...workerScriptEnv(),
+        ...o.env,
+        PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+      },
+      logFile: o.logFile,
+      ipc: o.ipc,
+      stopGraceMs: WORKER_GRACE_MS,
+    }),
+  );
+  if (o.readyLine) await waitForOutput(child, o.readyLine, { timeoutMs: o.readyTimeoutMs ?? 120_000 });
   return child;
 }
 
@@ -173,13 +117,29 @@ export interface ServerHandle {
 /** A dev server as `npm run server` runs it (its SQLite settings), headless, on a free port, with its own database. */
 export async function startServer(dbFile: string | undefined, logFile: string): Promise<ServerHandle> {
   const log = openSync(logFile, 'a');
-  const server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: false, dbFile, logFile: log });
-  closeSync(log);
-  const child = track('dev-server', server.process);
-  return { address: server.address, server, child };
+  try {
+    const server = await startDevServer({
+      ip: '127.0.0.1',
+      port: await freePort(),
+      uiPort: false,
+      dbFile,
+      logFile: log,
+    });
+    return { address: server.address, server, child: track(server.child) };
+  } finally {
+    closeSync(log); // the server holds its own copy
+  }
 }
 
 /** Stops every process started here that still runs, in reverse order of start. */
 export async function stopAll(): Promise<void> {
   for (const child of [...running].reverse()) await child.stop();
+}
+
+/** Remembered for stopAll() until it exits, and killed by pid if the benchmark exits abnormally. */
+function track(child: Child): Child {
+  killOnExit(child);
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
+  return child;
 }

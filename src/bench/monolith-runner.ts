@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startNodeProcess, type Child } from './cluster';
+import type { Child } from '../lib/child-processes';
+import { startNodeProcess } from './cluster';
 import type { MonolithConfig } from './monolith';
 import { UsageSampler } from './procfs';
 import type { BenchContext, Round } from './results';

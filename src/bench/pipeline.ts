@@ -6,7 +6,8 @@ import { TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
 import { Cluster } from '../cluster/cluster';
 import type { ClusterBinaries } from '../provision/temporal-server';
-import { startNodeProcess, startServer, startWorker, type Child } from './cluster';
+import type { Child } from '../lib/child-processes';
+import { startNodeProcess, startServer, startWorker } from './cluster';
 import { timeline } from './history';
 import { PLAIN_TASK_QUEUE, sixSteps } from './plain-workflow';
 import { UsageSampler, type Watched } from './procfs';
@@ -86,7 +87,7 @@ async function deployOn(
     services: [],
     dataDir,
     watched: () => [
-      ...deployment.workers.map((w) => ({ label: w.label, pid: w.pid, worker: true })),
+      ...deployment.workers.map((w) => ({ label: w.name, pid: w.pid, worker: true })),
       ...deployment.services,
       ...servers.map((s) => ({ ...s, worker: false })),
       { label: 'bench client', pid: process.pid, worker: false },

@@ -143,7 +143,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         splits.push(d);
         if (s3?.pid && blob === 's3') d.services.push({ label: 's3-server', pid: s3.pid, worker: false });
         await startPhotoWorkers(ctx, d, 'split', concurrency, env);
-        log(`  server ${d.server.address}; workers ${d.workers.map((w) => `${w.label} (pid ${w.pid})`).join(', ')}`);
+        log(`  server ${d.server.address}; workers ${d.workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}`);
         for (const mode of group) {
           const input = { ...PHOTO_INPUT, fuse: mode.fuse };
           interleaved.push({

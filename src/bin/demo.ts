@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       await running;
       await Promise.all([connection.close(), workerConnection.close()]);
     } finally {
-      await server?.stop();
+      await server?.child.stop();
     }
   };
 
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   }
   if (values.exit) return stop();
   console.log(
-    `\nThe workers${server ? ` and the dev server (pid ${server.process.pid})` : ''} keep running so you can look ` +
+    `\nThe workers${server ? ` and the dev server (pid ${server.child.pid})` : ''} keep running so you can look ` +
       'around the Web UI and start more runs with `npm run photo`' +
       (site ? ` or in the photo site at ${site.address}` : '') +
       '. Press Ctrl-C to stop them.',

@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   }
   console.log(`Temporal dev server ready on ${address}. Web UI: ${uiUrl}  (Ctrl-C stops it)`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void server.stop(signal));
+    process.on(signal, () => void server.child.kill(signal));
   }
-  await new Promise<void>((resolve) => server.process.on('exit', () => resolve()));
+  await server.child.exited;
   console.log('Temporal dev server stopped.');
 }
 

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitUntilReady, type Child } from '../lib/child-processes';
 import { serverAnswers } from '../lib/connection';
 import { say } from '../provision/executables';
 import type { ClusterBinaries } from '../provision/temporal-server';
-import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
+import { startClusterProcess } from './cluster-process';
 import { startPostgres, type Postgres } from './postgres';
 import { pickPorts, type ClusterPorts } from './ports';
 import { SCHEMA_SCRIPT, serverEnv, SETUP_SCRIPT, sharedServerEnv } from './server-env';
@@ -34,8 +35,8 @@ export class Cluster {
   readonly metricsUrl: string;
   readonly uiUrl?: string;
   postgres?: Postgres;
-  server?: ManagedProcess;
-  ui?: ManagedProcess;
+  server?: Child;
+  ui?: Child;
 
   private constructor(
     private readonly o: ClusterOptions,
@@ -100,10 +101,10 @@ export class Cluster {
     say(`Schemas of ${shared.DBNAME} and ${shared.VISIBILITY_DBNAME} up to date (${Date.now() - started} ms).`);
   }
 
-  async startServer(): Promise<ManagedProcess> {
+  async startServer(): Promise<Child> {
     const started = Date.now();
     const postgres = this.requirePostgres();
-    this.server = startProcess({
+    this.server = startClusterProcess({
       name: 'Temporal server',
       command: this.o.binaries.server,
       args: ['--allow-no-auth', 'start'],
@@ -115,7 +116,9 @@ export class Cluster {
       }),
       logFile: this.log('temporal-server'),
     });
-    await waitUntil(`the frontend to answer on ${this.address}`, this.server, () => serverAnswers(this.address));
+    await waitUntilReady(this.server, `waiting for the frontend to answer on ${this.address}`, () =>
+      serverAnswers(this.address),
+    );
     say(`Temporal server ready on ${this.address} (pid ${this.server.pid}, ${Date.now() - started} ms).`);
     return this.server;
   }
@@ -131,7 +134,7 @@ export class Cluster {
     await runScript(SETUP_SCRIPT, env, this.log('setup'));
   }
 
-  async startUi(): Promise<ManagedProcess> {
+  async startUi(): Promise<Child> {
     // The UI server reads <root>/config/<env>.yaml; this one is generated because the address and port vary.
     const root = path.join(this.o.dir, 'ui');
     mkdirSync(path.join(root, 'config'), { recursive: true });
@@ -146,14 +149,14 @@ export class Cluster {
       '',
     ].join('\n');
     writeFileSync(path.join(root, 'config', 'cluster.yaml'), config);
-    this.ui = startProcess({
+    this.ui = startClusterProcess({
       name: 'Temporal Web UI',
       command: this.o.binaries.uiServer,
       args: ['--root', root, '--config', 'config', '--env', 'cluster', 'start'],
       logFile: this.log('ui-server'),
     });
     const url = this.uiUrl!;
-    await waitUntil(`the Web UI to answer on ${url}`, this.ui, async () => {
+    await waitUntilReady(this.ui, `waiting for the Web UI to answer on ${url}`, async () => {
       try {
         return (await fetch(url)).ok;
       } catch {
@@ -171,9 +174,9 @@ export class Cluster {
 
   /** Stops the UI, the server, then PostgreSQL (fast shutdown), each by its process id. */
   async stop(): Promise<void> {
-    await this.ui?.stop('SIGTERM');
-    await this.server?.stop('SIGTERM');
-    await this.postgres?.process.stop('SIGINT');
+    await this.ui?.stop();
+    await this.server?.stop();
+    await this.postgres?.process.stop(undefined, 'SIGINT');
   }
 }
 

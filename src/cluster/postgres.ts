@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { say } from '../provision/executables';
-import { startProcess, waitUntil, type ManagedProcess } from './managed-process';
+import { waitUntilReady, type Child } from '../lib/child-processes';
+import { startClusterProcess } from './cluster-process';
 
 export interface PostgresSetup {
   binDir: string;
@@ -17,7 +18,7 @@ export interface PostgresSetup {
 export interface Postgres {
   port: number;
   password: string;
-  process: ManagedProcess;
+  process: Child;
 }
 
 /**
@@ -87,7 +88,7 @@ export async function startPostgres(o: PostgresSetup): Promise<Postgres> {
   const password = initOnce(o, user);
   const sockets = path.join(o.dir, 'sockets');
   ownedFolder(sockets, user);
-  const proc = startProcess({
+  const proc = startClusterProcess({
     name: 'PostgreSQL',
     command: path.join(o.binDir, 'postgres'),
     args: ['-D', path.join(o.dir, 'data'), '-p', String(o.port), '-c', 'listen_addresses=127.0.0.1'].concat([
@@ -97,6 +98,8 @@ export async function startPostgres(o: PostgresSetup): Promise<Postgres> {
     logFile: path.join(o.dir, 'postgres.log'),
     user,
   });
-  await waitUntil(`PostgreSQL to accept connections on 127.0.0.1:${o.port}`, proc, () => ready(o.binDir, o.port));
+  await waitUntilReady(proc, `waiting for PostgreSQL to accept connections on 127.0.0.1:${o.port}`, () =>
+    ready(o.binDir, o.port),
+  );
   return { port: o.port, password, process: proc };
 }

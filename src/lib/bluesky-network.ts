@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AtpAgent } from '@atproto/api';
+import { startChild, waitForOutput } from './child-processes';
 import type { BlueskySettings } from './config';
 import { freePort } from './free-port';
 import { provisionBlueskyNetwork } from '../provision/bluesky-network';
@@ -36,42 +36,27 @@ export async function startBlueskyNetwork(): Promise<BlueskyNetwork> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'nano-photos-bluesky-'));
   const [plcPort, pdsPort] = [await freePort(), await freePort()];
   const options = { modulesDir: install.modulesDir, dataDir, plcPort, pdsPort };
-  const child = spawn(install.node, [install.serverScript, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = startChild({
+    name: 'the local Bluesky network',
+    command: install.node,
+    args: [install.serverScript, JSON.stringify(options)],
+    stopGraceMs: 10_000,
   });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  let output = '';
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid!, 'SIGTERM');
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await child.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await new Promise<void>((resolve, reject) => {
-      setTimeout(() => reject(new Error(`no ready line within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS).unref();
-      child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000)));
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('"pds"')) resolve();
-      });
-      child.on('exit', (code, signal) => reject(new Error(`exited (${code ?? signal})`)));
-      child.on('error', reject);
-    }).finally(() => child.stdout!.removeAllListeners('data'));
+    await waitForOutput(child, /"pds"/, { timeoutMs: READY_TIMEOUT_MS });
   } catch (err) {
     await stop();
-    throw new Error(`the local Bluesky network did not start: ${(err as Error).message}\n${output}`, { cause: err });
+    throw new Error(`the local Bluesky network did not start: ${(err as Error).message}`, { cause: err });
   }
-  // Its stdout is not read any further; keep the pipes from filling up.
-  child.stdout!.resume();
   const service = `http://127.0.0.1:${pdsPort}`;
 
   return {
     service,
-    pid: child.pid!,
+    pid: child.pid,
     stop,
     async createAccount(name) {
       const { AtpAgent } = await import('@atproto/api');

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PHOTO_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { startChild, waitUntilReady, type Child } from './child-processes';
 import { serverAnswers } from './connection';
 import { provisionTemporalCli } from '../provision/temporal-cli';
 
@@ -22,9 +22,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl?: string;
-  process: ChildProcess;
-  /** Stops the server by its process id and waits for it to exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** The server process, stopped by its process id. */
+  child: Child;
 }
 
 /**
@@ -79,26 +78,15 @@ export async function startDevServer(options: DevServerOptions, cli?: string): P
   const executable = cli ?? (await provisionTemporalCli());
   if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
   const address = `${options.ip ?? '127.0.0.1'}:${options.port}`;
-  const child = spawn(executable, devServerArgs(options), {
+  const child = startChild({
+    name: 'the Temporal dev server',
+    command: executable,
+    args: devServerArgs(options),
     // The server would otherwise ask a version-check host on the internet at start.
     env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
-    stdio: ['ignore', options.logFile ?? 'inherit', options.logFile ?? 'inherit'],
+    output: options.logFile ?? 'inherit',
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
-  const deadline = Date.now() + 60_000;
-  while (!(await serverAnswers(address))) {
-    if (child.exitCode !== null)
-      throw new Error(`the Temporal dev server exited with code ${child.exitCode} before it answered on ${address}`);
-    if (Date.now() > deadline) {
-      await stop('SIGKILL');
-      throw new Error(`the Temporal dev server did not answer on ${address} within 60 s`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitUntilReady(child, `waiting for it to answer on ${address}`, () => serverAnswers(address));
   const uiUrl = options.uiPort === false ? undefined : `http://${options.ip ?? '127.0.0.1'}:${options.uiPort}`;
-  return { address, uiUrl, process: child, stop };
+  return { address, uiUrl, child };
 }

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { provisionVersitygw } from '../provision/versitygw';
 import { createBucket, untilS3Answers } from './blob-store/s3-buckets';
 import { s3Client } from './blob-store/s3-store';
 import type { S3Location, S3Settings } from './blob-store/settings';
+import { startChild, type Child } from './child-processes';
 import { freePort } from './free-port';
 
 export const DEFAULT_BUCKET = 'nano-photos';
@@ -53,8 +53,7 @@ export class S3Server {
   readonly endpoint: string;
   readonly bucket: string;
   readonly credentials: S3Credentials;
-  private child?: ChildProcess;
-  private exited?: Promise<void>;
+  private child?: Child;
 
   constructor(
     private readonly binary: string,
@@ -73,7 +72,7 @@ export class S3Server {
   }
 
   running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child?.running() ?? false;
   }
 
   /** What a store in this process needs to reach the server. */
@@ -101,20 +100,25 @@ export class S3Server {
   async start(): Promise<void> {
     if (this.running()) return;
     mkdirSync(this.options.dir, { recursive: true });
-    const output = this.options.logFile ?? 'ignore';
     const { args, env } = versitygwCommand(`127.0.0.1:${this.options.port}`, this.options.dir, this.credentials);
-    const child = spawn(this.binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', output, output] });
+    const child = startChild({
+      name: 'versitygw',
+      command: this.binary,
+      args,
+      env: { ...process.env, ...env },
+      output: this.options.logFile ?? 'ignore',
+      stopGraceMs: 10_000,
+    });
     this.child = child;
-    this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     const client = s3Client(this.s3Settings());
     try {
       await untilS3Answers(client, this.endpoint, 30_000, () => {
-        if (!this.running())
-          throw new Error(`versitygw exited (code ${this.child?.exitCode}) before it answered on ${this.endpoint}`);
+        if (!child.running())
+          throw new Error(`versitygw exited (code ${child.process.exitCode}) before it answered on ${this.endpoint}`);
       });
       await createBucket(client, this.bucket);
     } catch (err) {
-      await this.stop('SIGKILL');
+      await child.kill('SIGKILL');
       throw err;
     } finally {
       client.destroy();
@@ -123,19 +127,14 @@ export class S3Server {
 
   /** Settles when the server process has exited, whoever stopped it. */
   async whenExited(): Promise<void> {
-    await this.exited;
+    await this.child?.exited;
   }
 
   /** Stops the server by its process id and waits for it to exit (SIGKILL if it takes more than 10 s). */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (!this.child || !this.running()) return;
-    this.child.kill(signal);
-    const late = setTimeout(() => this.child?.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(late);
+    await this.child?.stop(undefined, signal);
   }
 }
-
 /** Provisions versitygw if needed, starts it and creates the bucket. */
 export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
   const binary = await provisionVersitygw();

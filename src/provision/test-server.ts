@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { startChild } from '../lib/child-processes';
 import { paths } from '../lib/paths';
 import { findOnPath, fromEnv, isExecutable, say } from './executables';
 import { freePort } from '../lib/free-port';
@@ -105,11 +106,18 @@ async function dumpClassArchive(script: string): Promise<void> {
   writeFileSync(dumper, wrapperScript(java, false, ` -XX:ArchiveClassesAtExit="${cdsArchive}"`), { mode: 0o755 });
   try {
     const port = await freePort();
-    const child = spawn(dumper, [String(port)], { stdio: 'ignore' });
-    await waitForPort(port, 30_000);
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    const child = startChild({
+      name: 'the class-archive run',
+      command: dumper,
+      args: [String(port)],
+      output: 'ignore',
+    });
+    try {
+      await waitForPort(port, 30_000);
+    } finally {
+      // SIGTERM: the JVM writes the archive as it exits.
+      await child.kill('SIGTERM');
+    }
   } catch (err) {
     say(`Skipping the class-data-sharing archive: ${(err as Error).message}`);
   } finally {
@@ -120,12 +128,12 @@ async function dumpClassArchive(script: string): Promise<void> {
 async function timeToListen(executable: string): Promise<number> {
   const port = await freePort();
   const started = Date.now();
-  const child = spawn(executable, [String(port)], { stdio: 'ignore' });
+  const child = startChild({ name: 'the test server', command: executable, args: [String(port)], output: 'ignore' });
   try {
     await waitForPort(port, 30_000);
     return Date.now() - started;
   } finally {
-    child.kill('SIGKILL');
+    await child.kill('SIGKILL');
   }
 }
 

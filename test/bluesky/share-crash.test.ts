@@ -46,7 +46,11 @@ describe('the share worker killed after the PDS stored the post', { timeout: 5 *
       `bluesky-crash-${Date.now()}`,
     );
     await waitFor('the share worker to die after posting', () => !doomed.running(), { timeoutMs: 90_000 });
-    assert.equal(doomed.child.signalCode, 'SIGKILL', `killed by its hook, not by something else:\n${doomed.output()}`);
+    assert.equal(
+      doomed.process.signalCode,
+      'SIGKILL',
+      `killed by its hook, not by something else:\n${doomed.output()}`,
+    );
     const { data: afterCrash } = await bob.agent.com.atproto.repo.listRecords({
       repo: bob.did,
       collection: 'app.bsky.feed.post',

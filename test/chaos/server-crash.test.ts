@@ -47,8 +47,8 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
     await waitForRunning(handle, 'resize');
 
     // SIGKILL: no shutdown, whatever the server had not written to its database is gone.
-    await server.stop('SIGKILL');
-    assert.equal(server.process.signalCode, 'SIGKILL');
+    await server.child.kill('SIGKILL');
+    assert.equal(server.child.process.signalCode, 'SIGKILL');
     // Stay down until the worker has finished the filter it was running (its output is in the blob store): it has
     // to report the result, and heartbeat meanwhile, to a server that is not there.
     const blobs = world.config().blobDir;

@@ -60,7 +60,7 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
     // The killing happens in the receiver; replace the worker as soon as it is gone.
     await waitFor('the receiver to kill the share worker', () => !doomed.running(), { timeoutMs: 90_000 });
     assert.ok(victim.killed, `the share worker was killed by the receiver, not by something else:\n${doomed.output()}`);
-    assert.equal(doomed.child.signalCode, 'SIGKILL');
+    assert.equal(doomed.process.signalCode, 'SIGKILL');
     const successor = await start(['share']);
 
     const result = await handle.result();

@@ -69,7 +69,7 @@ describe('SIGKILL of the Temporal server or of PostgreSQL mid-run', { timeout: 1
   it('server: killed, restarted on the same database, every run completes once', async () => {
     const runs = await startRuns('server');
     const killed = cluster.server!;
-    await killed.stop('SIGKILL');
+    await killed.kill('SIGKILL');
     assert.ok(!killed.running());
     await new Promise((r) => setTimeout(r, 3_000)); // down for a while: the worker's calls fail meanwhile
     await cluster.startServer();
@@ -81,7 +81,7 @@ describe('SIGKILL of the Temporal server or of PostgreSQL mid-run', { timeout: 1
   it('PostgreSQL: postmaster killed, restarted (crash recovery), every run completes once', async () => {
     const runs = await startRuns('postgres');
     const postmaster = cluster.postgres!.process;
-    await postmaster.stop('SIGKILL');
+    await postmaster.kill('SIGKILL');
     assert.ok(!postmaster.running());
     await new Promise((r) => setTimeout(r, 3_000)); // the server's persistence calls fail meanwhile
     assert.ok(cluster.server!.running(), 'the Temporal server survives losing its database');

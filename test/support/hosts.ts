@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startChild, waitForOutput, type Child } from '../../src/lib/child-processes';
 
 /**
  * Hosts for multi-machine tests, made of Linux network namespaces on this machine: each host has its own address on
@@ -22,19 +23,10 @@ export interface Host {
   dir: string;
 }
 
-export interface HostProcess {
+export interface HostProcess extends Child {
   host: Host;
   label: string;
-  pid: number;
-  child: ChildProcess;
-  exited: Promise<void>;
-  running(): boolean;
-  /** The tail of its stdout and stderr. */
-  output(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
 }
-
-const OUTPUT_LIMIT = 64 * 1024;
 
 function ip(...args: string[]): void {
   const result = spawnSync('ip', args, { encoding: 'utf8' });
@@ -113,50 +105,18 @@ export class TestNetwork {
     args: string[],
     options: { env?: NodeJS.ProcessEnv; cwd?: string; ready?: RegExp; readyTimeoutMs?: number } = {},
   ): Promise<HostProcess> {
-    const log = openSync(path.join(this.dir, `${host.name}-${label}.log`), 'a');
-    const child = spawn('ip', ['netns', 'exec', host.ns, command, ...args], {
+    const child = startChild({
+      name: `${label} on ${host.name}`,
+      command: 'ip',
+      args: ['netns', 'exec', host.ns, command, ...args],
       cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env,
+      logFile: path.join(this.dir, `${host.name}-${label}.log`), // everything, for a failure's post-mortem
     });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-      writeSync(log, chunk); // the log keeps everything, for a failure's post-mortem
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const running = () => child.exitCode === null && child.signalCode === null;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    void exited.then(() => setImmediate(() => closeSync(log))); // after the last output events
-    if (child.pid === undefined) throw new Error(`${label} on ${host.name}: could not start ${command}`);
-    const processes = this.processes;
-    const proc: HostProcess = {
-      host,
-      label,
-      pid: child.pid,
-      child,
-      exited,
-      running,
-      output: () => output,
-      async kill(signal = 'SIGKILL') {
-        if (running()) process.kill(child.pid!, signal);
-        await exited;
-        processes.delete(proc);
-      },
-    };
-    processes.add(proc);
-    if (options.ready) {
-      const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
-      while (!options.ready.test(output)) {
-        if (!running()) throw new Error(`${label} on ${host.name} exited before it was ready:\n${output}`);
-        if (Date.now() > deadline) {
-          await proc.kill();
-          throw new Error(`${label} on ${host.name} was not ready in time:\n${output}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    const proc: HostProcess = { ...child, host, label };
+    this.processes.add(proc);
+    void proc.exited.then(() => this.processes.delete(proc));
+    if (options.ready) await waitForOutput(proc, options.ready, { timeoutMs: options.readyTimeoutMs ?? 120_000 });
     return proc;
   }
 
@@ -181,13 +141,7 @@ export class TestNetwork {
     if (this.destroyed) return;
     this.destroyed = true;
     process.removeListener('exit', this.onExit);
-    for (const p of this.processes) {
-      try {
-        if (p.running()) process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    for (const p of this.processes) void p.kill('SIGKILL'); // sent at once: this may run in an 'exit' handler
     for (const host of [...this.hosts].reverse()) spawnSync('ip', ['netns', 'del', host.ns]);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { startChild, waitForOutput, type Child } from '../../src/lib/child-processes';
 import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { startDevServer, type DevServer } from '../../src/lib/dev-server';
 import { projectRoot } from '../../src/lib/project-root';
@@ -19,27 +19,10 @@ import type { ServiceName } from '../../src/common/task-queues';
  */
 
 const VERBOSE = process.env.CHAOS_VERBOSE === '1';
-/** How much of a worker's output is kept for error messages. */
-const OUTPUT_LIMIT = 64 * 1024;
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface WorkerProcess {
-  name: string;
-  pid: number;
-  child: ChildProcess;
+export interface WorkerProcess extends Child {
   /** The identity the worker reports to Temporal (the SDK's default: `<pid>@<hostname>`). */
   identity: string;
-  /** Settles when the process has exited, with its exit code or the signal that ended it. */
-  exited: Promise<Exit>;
-  running(): boolean;
-  /** The tail of its stdout and stderr, interleaved, for error messages. */
-  output(): string;
-  /** Sends `signal` to this process id and waits until it has exited. */
-  kill(signal: NodeJS.Signals): Promise<Exit>;
 }
 
 export interface WorkerProcessOptions {
@@ -59,10 +42,6 @@ export interface WorkerProcessOptions {
   /** For messages; defaults to the services. */
   name?: string;
   readyTimeoutMs?: number;
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
 }
 
 /** The parent's environment without anything that would point a worker somewhere else than the test says. */
@@ -153,52 +132,20 @@ export class Processes {
       ...(o.metricsAddress ? { NANO_PHOTOS_METRICS_ADDRESS: o.metricsAddress } : {}),
       ...o.env,
     };
-    const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const name = o.name ?? `worker[${o.services.join(',')}]`;
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-      if (VERBOSE) process.stderr.write(`[${name} ${child.pid}] ${chunk.toString('utf8')}`);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<Exit>((resolve) => {
-      child.on('error', () => resolve({ code: child.exitCode, signal: child.signalCode }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
-    if (child.pid === undefined) throw new Error(`${name}: could not spawn ${process.execPath}`);
-    const pid = child.pid;
-    const worker: WorkerProcess = {
+    const child = startChild({
       name,
-      pid,
-      child,
-      identity: `${pid}@${os.hostname()}`,
-      exited,
-      running: () => isRunning(child),
-      output: () => output,
-      async kill(signal) {
-        if (isRunning(child)) process.kill(pid, signal);
-        return exited;
-      },
-    };
+      command: process.execPath,
+      args,
+      cwd: projectRoot,
+      env,
+      onOutput: VERBOSE ? (text) => process.stderr.write(`[${name}] ${text}`) : undefined,
+    });
+    const worker: WorkerProcess = { ...child, identity: `${child.pid}@${os.hostname()}` };
     this.workers.push(worker);
-
-    const ready = new RegExp(`^worker ${pid}: serving `, 'm');
-    const timeoutMs = o.readyTimeoutMs ?? 90_000;
-    // Also stop waiting when it exits: a poll left running would keep the test process alive until its timeout.
-    await waitFor(`${name} (pid ${pid}) to be ready`, () => ready.test(output) || !worker.running(), {
-      timeoutMs,
-      everyMs: 50,
-    })
-      .then(async () => {
-        if (ready.test(output)) return;
-        const exit = await exited;
-        throw new Error(`${name} (pid ${pid}) exited (${JSON.stringify(exit)}) before it was ready:\n${output}`);
-      })
-      .catch(async (err) => {
-        await worker.kill('SIGKILL');
-        throw err;
-      });
+    await waitForOutput(worker, new RegExp(`^worker ${child.pid}: serving `, 'm'), {
+      timeoutMs: o.readyTimeoutMs ?? 90_000,
+    });
     return worker;
   }
 
@@ -206,7 +153,7 @@ export class Processes {
   async cleanup(): Promise<void> {
     await this.closeClient?.();
     await Promise.all(this.workers.map((w) => w.kill('SIGKILL')));
-    await Promise.all(this.servers.map((s) => s.stop('SIGKILL')));
+    await Promise.all(this.servers.map((s) => s.child.kill('SIGKILL')));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { filterNames } from '../../src/common/filter-catalog';
 import { SHARE_TARGETS } from '../../src/common/workflow-io';
+import { startChild, waitUntilReady } from '../../src/lib/child-processes';
 import { freePort } from '../../src/lib/free-port';
 import { projectRoot } from '../../src/lib/project-root';
 import type { AlbumView, RunView } from '../../src/web/views';
@@ -409,7 +409,10 @@ describe('the JSON API', () => {
 
   it('runs as npm run web: listens where the settings say and serves the catalog', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/web.ts'], {
+    const child = startChild({
+      name: 'npm run web',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'src/bin/web.ts'],
       cwd: projectRoot,
       env: {
         ...process.env,
@@ -417,18 +420,10 @@ describe('the JSON API', () => {
         NANO_PHOTOS_DATA_DIR: world.config.dataDir,
         NANO_PHOTOS_WEB_PORT: String(port),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let output = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          output += d;
-          if (output.includes('\n')) resolve(output.trim());
-        });
-        child.stderr!.on('data', (d: Buffer) => (output += d));
-        child.once('exit', (code) => reject(new Error(`npm run web exited with ${code}: ${output}`)));
-      });
+      await waitUntilReady(child, 'waiting for its first line', () => child.output().includes('\n'));
+      const line = child.output().trim();
       assert.match(line, new RegExp(`^nano-photos web app on http://127\\.0\\.0\\.1:${port} `));
       const catalog = (await (await fetch(`http://127.0.0.1:${port}/api/catalog`)).json()) as {
         filters: Record<string, unknown>;
@@ -437,9 +432,7 @@ describe('the JSON API', () => {
       assert.deepEqual(Object.keys(catalog.filters), filterNames);
       assert.deepEqual(catalog.shareTargets, [...SHARE_TARGETS]);
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await child.stop();
     }
   });
 });
