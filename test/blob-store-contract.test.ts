@@ -290,6 +290,22 @@ for (const driver of drivers) {
   });
 }
 
+/** A put and a get on `store` both fail at once as STORE_MISCONFIGURED, with a message matching `message`. */
+async function assertMisconfigured(store: ContentAddressedStore, message: RegExp): Promise<Error[]> {
+  const errors: Error[] = [];
+  for (const attempt of [
+    () => store.put(Buffer.from('x'), 'raw'),
+    () => store.get(`${sha256(Buffer.from('x'))}.raw`),
+  ]) {
+    const err = await failure(attempt());
+    assert.ok(err instanceof ApplicationFailure && err.nonRetryable, String(err));
+    assert.equal(err.type, STORE_MISCONFIGURED);
+    assert.match(err.message, message);
+    errors.push(err);
+  }
+  return errors;
+}
+
 describe('S3 errors are classified for Temporal', () => {
   test('wrong credentials fail at once, naming the settings to fix', async () => {
     for (const credentials of [
@@ -298,16 +314,8 @@ describe('S3 errors are classified for Temporal', () => {
     ]) {
       const settings = { ...s3.location('wrong-keys'), s3: { ...s3.s3Settings(), credentials } };
       const store = new ContentAddressedStore(openObjectStore(settings));
-      for (const attempt of [
-        () => store.put(Buffer.from('x'), 'raw'),
-        () => store.get(`${sha256(Buffer.from('x'))}.raw`),
-      ]) {
-        const err = await failure(attempt());
-        assert.ok(err instanceof ApplicationFailure && err.nonRetryable, String(err));
-        assert.equal(err.type, STORE_MISCONFIGURED);
-        assert.match(err.message, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      for (const err of await assertMisconfigured(store, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/))
         assert.ok(!err.message.includes(s3.credentials.secretAccessKey));
-      }
       const probe = await failure(probeStore(openObjectStore(settings), 'blob store'));
       assert.match(probe.message, /blob store at s3:\/\/.* is not usable: .*AWS_SECRET_ACCESS_KEY/);
     }
@@ -316,15 +324,7 @@ describe('S3 errors are classified for Temporal', () => {
   test('a bucket that does not exist fails at once, naming NANO_PHOTOS_BLOB_URL', async () => {
     const settings = { ...s3.location(), bucket: 'no-such-bucket' };
     const store = new ContentAddressedStore(openObjectStore(settings));
-    for (const attempt of [
-      () => store.put(Buffer.from('x'), 'raw'),
-      () => store.get(`${sha256(Buffer.from('x'))}.raw`),
-    ]) {
-      const err = await failure(attempt());
-      assert.ok(err instanceof ApplicationFailure && err.nonRetryable, String(err));
-      assert.equal(err.type, STORE_MISCONFIGURED);
-      assert.match(err.message, /bucket "no-such-bucket" does not exist .*fix NANO_PHOTOS_BLOB_URL/);
-    }
+    await assertMisconfigured(store, /bucket "no-such-bucket" does not exist .*fix NANO_PHOTOS_BLOB_URL/);
   });
 
   test('a file where the folder should be fails the probe, naming the folder', async () => {

@@ -78,6 +78,34 @@ describe('cancelling a run', () => {
       scheduled: e.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined,
     }));
 
+  /**
+   * Runs `body` on a run (gallery and webhook, `filter` first) that has published to the gallery and is held in its
+   * share stage by a failing webhook, with the workers up.
+   */
+  async function whilePublishedToGallery(
+    filter: 'flip' | 'flop',
+    body: (handle: WorkflowHandle, world: World) => Promise<void>,
+  ): Promise<World> {
+    const { world, photo } = await newWorld();
+    receiver.setMode('fail-500');
+    try {
+      await withWorkers(env, world.config, async () => {
+        const handle = await start({ source: { path: photo }, filters: [{ filter }], share: ['gallery', 'webhook'] });
+        await waitFor(handle, 'the gallery share', (p) => p.shares.some((s) => s.target === 'gallery'));
+        await body(handle, world);
+      });
+    } finally {
+      receiver.setMode('ok');
+    }
+    return world;
+  }
+
+  /** The gallery's disk goes bad: its folder is replaced by a file, so removing the entry fails every time. */
+  function breakGallery(world: World): void {
+    renameSync(world.config.galleryDir, `${world.config.galleryDir}.aside`);
+    writeFileSync(world.config.galleryDir, 'not a folder');
+  }
+
   it('`npm run photo -- cancel` stops a run in the middle of a filter; nothing is published', async () => {
     const { world, photo } = await newWorld({ NANO_PHOTOS_FILTER_DELAY_MS: '60000' });
     await withWorkers(env, world.config, async () => {
@@ -97,93 +125,54 @@ describe('cancelling a run', () => {
   });
 
   it('a run cancelled while sharing removes the gallery entry it had published, and ends CANCELLED', async () => {
-    const { world, photo } = await newWorld();
-    receiver.setMode('fail-500'); // the webhook keeps the run in the share stage
-    try {
-      await withWorkers(env, world.config, async () => {
-        const handle = await start({
-          source: { path: photo },
-          filters: [{ filter: 'flip' }],
-          share: ['gallery', 'webhook'],
-        });
-        await waitFor(handle, 'the gallery share', (p) => p.shares.some((s) => s.target === 'gallery'));
-        assert.equal(galleryImages(world).length, 1, 'published');
-        await handle.cancel();
-        await assert.rejects(handle.result(), (err: unknown) => {
-          assert.ok(err instanceof WorkflowFailedError);
-          assert.ok(err.cause instanceof CancelledFailure, `expected a cancellation, got ${err.cause}`);
-          return true;
-        });
-        assert.equal((await handle.describe()).status.name, 'CANCELLED');
-        // The removal was scheduled after the cancellation arrived: the non-cancellable compensation.
-        const events = await eventTypes(handle);
-        const cancelAt = events.findIndex((e) => e.cancelRequested);
-        assert.ok(cancelAt > 0, 'the cancellation is in the history');
-        assert.ok(events.slice(cancelAt).some((e) => e.scheduled === 'unpublishGallery'));
+    const world = await whilePublishedToGallery('flip', async (handle, world) => {
+      assert.equal(galleryImages(world).length, 1, 'published');
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof CancelledFailure, `expected a cancellation, got ${err.cause}`);
+        return true;
       });
-    } finally {
-      receiver.setMode('ok');
-    }
+      assert.equal((await handle.describe()).status.name, 'CANCELLED');
+      // The removal was scheduled after the cancellation arrived: the non-cancellable compensation.
+      const events = await eventTypes(handle);
+      const cancelAt = events.findIndex((e) => e.cancelRequested);
+      assert.ok(cancelAt > 0, 'the cancellation is in the history');
+      assert.ok(events.slice(cancelAt).some((e) => e.scheduled === 'unpublishGallery'));
+    });
     assert.deepEqual(galleryImages(world), [], 'the cancelled run left nothing in the gallery');
   });
 
   it('if removing the gallery entry fails while cancelling, the run fails saying both', async () => {
-    const { world, photo } = await newWorld();
-    receiver.setMode('fail-500');
-    try {
-      await withWorkers(env, world.config, async () => {
-        const handle = await start({
-          source: { path: photo },
-          filters: [{ filter: 'flop' }],
-          share: ['gallery', 'webhook'],
-        });
-        await waitFor(handle, 'the gallery share', (p) => p.shares.some((s) => s.target === 'gallery'));
-        // The gallery's disk goes bad: its folder is replaced by a file, so removing the entry fails every time.
-        renameSync(world.config.galleryDir, `${world.config.galleryDir}.aside`);
-        writeFileSync(world.config.galleryDir, 'not a folder');
-        await handle.cancel();
-        await assert.rejects(handle.result(), (err: unknown) => {
-          assert.ok(err instanceof WorkflowFailedError);
-          assert.ok(err.cause instanceof ApplicationFailure, `got ${err.cause}`);
-          assert.equal(err.cause.type, 'CompensationFailed');
-          assert.match(err.cause.message, /^the run was cancelled, and removing the gallery entry failed: .*EEXIST/);
-          assert.ok(err.cause.cause instanceof Error, 'the cancellation itself is kept as the cause');
-          return true;
-        });
-        assert.equal((await handle.describe()).status.name, 'FAILED');
+    await whilePublishedToGallery('flop', async (handle, world) => {
+      breakGallery(world);
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure, `got ${err.cause}`);
+        assert.equal(err.cause.type, 'CompensationFailed');
+        assert.match(err.cause.message, /^the run was cancelled, and removing the gallery entry failed: .*EEXIST/);
+        assert.ok(err.cause.cause instanceof Error, 'the cancellation itself is kept as the cause');
+        return true;
       });
-    } finally {
-      receiver.setMode('ok');
-    }
+      assert.equal((await handle.describe()).status.name, 'FAILED');
+    });
   });
 
   it('if removing the gallery entry fails after a share failed, the run reports both', async () => {
-    const { world, photo } = await newWorld();
-    receiver.setMode('fail-500');
-    try {
-      await withWorkers(env, world.config, async () => {
-        const handle = await start({
-          source: { path: photo },
-          filters: [{ filter: 'flip' }],
-          share: ['gallery', 'webhook'],
-        });
-        await waitFor(handle, 'the gallery share', (p) => p.shares.some((s) => s.target === 'gallery'));
-        renameSync(world.config.galleryDir, `${world.config.galleryDir}.aside`);
-        writeFileSync(world.config.galleryDir, 'not a folder');
-        // Waiting on the result lets the server skip through the webhook's retries and the removal's.
-        await assert.rejects(handle.result(), (err: unknown) => {
-          assert.ok(err instanceof WorkflowFailedError);
-          assert.ok(err.cause instanceof ApplicationFailure);
-          assert.equal(err.cause.type, 'ShareFailed');
-          assert.match(
-            err.cause.message,
-            /^sharing failed \(webhook: .*500.*\); removing the gallery entry failed: .*EEXIST.*, it may still be published/,
-          );
-          return true;
-        });
+    await whilePublishedToGallery('flip', async (handle, world) => {
+      breakGallery(world);
+      // Waiting on the result lets the server skip through the webhook's retries and the removal's.
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.type, 'ShareFailed');
+        assert.match(
+          err.cause.message,
+          /^sharing failed \(webhook: .*500.*\); removing the gallery entry failed: .*EEXIST.*, it may still be published/,
+        );
+        return true;
       });
-    } finally {
-      receiver.setMode('ok');
-    }
+    });
   });
 });

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
-import { PHOTO_SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import { SERVICE_NAMES, type ServiceName } from '../src/common/task-queues';
 import {
   DYNAMIC_CONFIG_FILE,
@@ -19,6 +18,7 @@ import {
 import { openBlobStore, openObjectStore, probeStore, type StoreSettings } from '../src/lib/blob-store';
 import { startChild, type Child } from '../src/lib/child-processes';
 import { loadConfig } from '../src/lib/config';
+import { cliSearchAttributes } from '../src/lib/dev-server';
 import { freePort } from '../src/lib/free-port';
 import { putPhotoFile } from '../src/lib/photo-runs';
 import { S3Server } from '../src/lib/s3-server';
@@ -322,17 +322,7 @@ describe('docker-compose.yml', () => {
     const block = /SEARCH_ATTRIBUTES='([^']*)'/.exec(script);
     assert.ok(block, `${name}'s script lists SEARCH_ATTRIBUTES='NAME=TYPE ...'`);
     const registered = block[1].split(/\s+/).filter(Boolean).sort();
-    const cliType: Record<string, string> = {
-      KEYWORD: 'Keyword',
-      KEYWORD_LIST: 'KeywordList',
-      TEXT: 'Text',
-      INT: 'Int',
-      DOUBLE: 'Double',
-      BOOL: 'Bool',
-      DATETIME: 'Datetime',
-    };
-    const expected = PHOTO_SEARCH_ATTRIBUTES.map((key) => `${key.name}=${cliType[key.type]}`).sort();
-    assert.deepEqual(registered, expected);
+    assert.deepEqual(registered, cliSearchAttributes().sort());
 
     assert.equal(dependsOn(service)[server], 'service_healthy', `${name} runs once ${server} is healthy`);
     assert.equal(env(service).TEMPORAL_ADDRESS, `${server}:7233`);

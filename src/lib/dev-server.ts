@@ -55,22 +55,27 @@ export function devServerArgs(o: DevServerOptions): string[] {
     for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
   for (const value of DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
-  for (const key of PHOTO_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliType(key.type)}`);
+  for (const definition of cliSearchAttributes()) args.push('--search-attribute', definition);
   return args;
 }
 
-function cliType(type: string): string {
-  return (
-    {
-      KEYWORD: 'Keyword',
-      KEYWORD_LIST: 'KeywordList',
-      TEXT: 'Text',
-      INT: 'Int',
-      DOUBLE: 'Double',
-      BOOL: 'Bool',
-      DATETIME: 'Datetime',
-    }[type] ?? type
-  );
+/** The CLI's names for the SDK's search attribute types. */
+const CLI_TYPES: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  KEYWORD_LIST: 'KeywordList',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+};
+
+/**
+ * The project's search attributes as the Temporal CLI registers them (`PhotoSha256=Keyword`): the dev server's
+ * `--search-attribute` values, and what the Compose setup script must list.
+ */
+export function cliSearchAttributes(): string[] {
+  return PHOTO_SEARCH_ATTRIBUTES.map((key) => `${key.name}=${CLI_TYPES[key.type] ?? key.type}`);
 }
 
 /** Starts `temporal server start-dev` and waits until its frontend answers. */

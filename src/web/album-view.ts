@@ -1,9 +1,8 @@
-import type { Client } from '@temporalio/client';
 import { countOutcomes, type AlbumPhotoOutcome, type AlbumResult } from '../common/album';
 import { innermostMessage } from '../common/failures';
 import { albumProgressQuery } from '../../workflows';
 import { previewPath } from './preview';
-import { withTimeout } from './run-view';
+import { withTimeout, workflowHead, type ViewDeps } from './workflow-view';
 import type { AlbumPhotoView, AlbumView } from './views';
 
 function photoView(outcome: AlbumPhotoOutcome): AlbumPhotoView {
@@ -23,16 +22,12 @@ function photoView(outcome: AlbumPhotoOutcome): AlbumPhotoView {
  * One look at an album: its status from describe(), its photos from the albumProgress query (the latest run of its
  * continue-as-new chain), or from its result once it completed.
  */
-export async function albumView(
-  deps: { client: Client; webUiOf(workflowId: string): string },
-  workflowId: string,
-  queryTimeoutMs = 3000,
-): Promise<AlbumView> {
+export async function albumView(deps: ViewDeps, workflowId: string, queryTimeoutMs = 3000): Promise<AlbumView> {
   const handle = deps.client.workflow.getHandle(workflowId);
   const description = await handle.describe();
   if (description.type !== 'processAlbum') throw new Error(`${workflowId} is not an album`);
   const status = description.status.name;
-  const memo = (description.memo ?? {}) as { title?: string; photos?: number };
+  const memo = (description.memo ?? {}) as { photos?: number };
   const error =
     status === 'COMPLETED' || status === 'RUNNING'
       ? undefined
@@ -42,13 +37,7 @@ export async function albumView(
       ? ((await handle.result()) as AlbumResult).outcomes
       : ((await withTimeout(handle.query(albumProgressQuery), queryTimeoutMs))?.photos ?? []);
   return {
-    workflowId,
-    title: memo.title ?? workflowId,
-    status,
-    startedAt: description.startTime.toISOString(),
-    ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}),
-    webUi: deps.webUiOf(workflowId),
-    page: `/albums/${encodeURIComponent(workflowId)}`,
+    ...workflowHead(deps, description, 'albums'),
     total: memo.photos ?? outcomes.length,
     ...countOutcomes(outcomes),
     photos: outcomes.map(photoView),

@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@temporalio/client';
 import { innermostMessage } from '../common/failures';
 import type { ImageRef } from '../common/types';
 import type { ProcessPhotoResult, Progress } from '../common/workflow-io';
@@ -7,6 +5,7 @@ import { PHOTO_SHARE_TARGETS } from '../common/search-attributes';
 import { progressQuery } from '../../workflows';
 import { previewPath } from './preview';
 import type { ArtifactView, RunView, StepState, StepView } from './views';
+import { withTimeout, workflowHead, type ViewDeps } from './workflow-view';
 
 export type { RunView } from './views';
 
@@ -79,19 +78,6 @@ export function stepViews(progress: Progress, retries: Retry[], closed: boolean)
   });
 }
 
-/** A query's answer, or undefined if it fails or takes too long (no workflow worker is polling). */
-export async function withTimeout<T>(query: Promise<T>, timeoutMs: number): Promise<T | undefined> {
-  const timer = new AbortController();
-  try {
-    return await Promise.race([
-      query.catch(() => undefined),
-      sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined),
-    ]);
-  } finally {
-    timer.abort();
-  }
-}
-
 /** The progress a completed run would answer, from its result: the same steps and artifacts. */
 export function progressOf(result: ProcessPhotoResult, targets: string[]): Progress {
   const finished = [
@@ -109,17 +95,11 @@ export function progressOf(result: ProcessPhotoResult, targets: string[]): Progr
   };
 }
 
-export interface RunViewDeps {
-  client: Client;
-  /** The Temporal Web UI page of a run. */
-  webUiOf(workflowId: string): string;
-}
-
 /**
  * One look at a run: describe() for its status and retries, the progress query for its steps, and for a closed run
  * its result or failure. The progress query needs a workflow worker; without one the view still has the status.
  */
-export async function runView(deps: RunViewDeps, workflowId: string, queryTimeoutMs = 3000): Promise<RunView> {
+export async function runView(deps: ViewDeps, workflowId: string, queryTimeoutMs = 3000): Promise<RunView> {
   const handle = deps.client.workflow.getHandle(workflowId);
   const description = await handle.describe();
   const status = description.status.name;
@@ -139,17 +119,10 @@ export async function runView(deps: RunViewDeps, workflowId: string, queryTimeou
     lastFailure: activity.lastFailure?.message ?? undefined,
   }));
   const steps = progress ? stepViews(progress, retries, closed) : [];
-  const memo = (description.memo ?? {}) as { title?: string };
   const review = progress?.review ?? (result?.review ? { outcome: result.review } : undefined);
   const output = result?.output;
   return {
-    workflowId,
-    title: memo.title ?? workflowId,
-    status,
-    startedAt: description.startTime.toISOString(),
-    ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}),
-    webUi: deps.webUiOf(workflowId),
-    page: `/runs/${encodeURIComponent(workflowId)}`,
+    ...workflowHead(deps, description, 'runs'),
     // Counted over the plan, which has the review step too.
     stepsDone: steps.filter((s) => s.state === 'done').length,
     stepsTotal: steps.length,

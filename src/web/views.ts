@@ -2,8 +2,8 @@ import type { ReviewOutcome } from '../common/review';
 
 /** What the API answers about runs: plain types, shared by the server and the pages' scripts. */
 
-/** What the run page and `GET /api/photos/:id` show of one run. */
-export interface RunView {
+/** What every page about one workflow (a run, an album) shows at its head. */
+export interface WorkflowHead {
   workflowId: string;
   title: string;
   /** Temporal's status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
@@ -12,6 +12,10 @@ export interface RunView {
   closedAt?: string;
   webUi: string;
   page: string;
+}
+
+/** What the run page and `GET /api/photos/:id` show of one run. */
+export interface RunView extends WorkflowHead {
   stepsDone: number;
   stepsTotal: number;
   steps: StepView[];
@@ -42,14 +46,7 @@ export interface ArtifactView {
 }
 
 /** What the album page and `GET /api/albums/:id` show. */
-export interface AlbumView {
-  workflowId: string;
-  title: string;
-  status: string;
-  startedAt: string;
-  closedAt?: string;
-  webUi: string;
-  page: string;
+export interface AlbumView extends WorkflowHead {
   total: number;
   done: number;
   failed: number;

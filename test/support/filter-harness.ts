@@ -180,6 +180,24 @@ export async function assertInvalidInput(promise: Promise<unknown>, ...parts: st
   return caught;
 }
 
+/**
+ * `activity` refuses `input` with InvalidInput naming every one of `parts`, on its first attempt, before any work
+ * (no heartbeat) and without storing anything.
+ */
+export async function assertRefusedUpFront(
+  activity: (input: never) => Promise<unknown>,
+  input: unknown,
+  ...parts: string[]
+): Promise<void> {
+  const blobs = await countBlobs();
+  const env = newEnv();
+  let heartbeats = 0;
+  env.on('heartbeat', () => heartbeats++);
+  await assertInvalidInput(env.run(activity, input as never), ...parts);
+  assert.equal(await countBlobs(), blobs, 'no blob was written');
+  assert.equal(heartbeats, 0, 'rejected before any work started');
+}
+
 export async function countBlobs(): Promise<number> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).length;

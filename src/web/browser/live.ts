@@ -1,4 +1,4 @@
-import { el, showError } from './dom';
+import { el, showError, type Child } from './dom';
 
 /** What the run and album pages share: following one event stream and rebuilding only the parts that changed. */
 
@@ -19,6 +19,65 @@ export function sized(preview: string, width: number): string {
 }
 
 export const when = (iso: string) => new Date(iso).toLocaleString();
+
+/** How one step of a run, or one photo of an album, stands; each page adds its own states. */
+export const ITEM_STATE_LABELS = { waiting: 'waiting', running: 'running…', done: 'done', failed: 'failed' };
+
+/**
+ * The head of a run or album page: the title, the status badge, `meta` and the Temporal Web UI link, and a Cancel
+ * button (POST `<api>/cancel`) while the workflow runs.
+ */
+export function pageHeader(
+  api: string,
+  view: { title: string; status: string; webUi: string },
+  cancelLabel: string,
+  meta: string,
+  ...after: Child[]
+): HTMLElement {
+  const cancel = el('button', { type: 'button', id: 'cancel', class: 'danger' }, cancelLabel);
+  const problem = el('p', { class: 'field-error', role: 'alert', hidden: true });
+  cancel.addEventListener('click', () => {
+    cancel.disabled = true;
+    post(api, 'cancel').catch((err: Error) => {
+      cancel.disabled = false;
+      showError(problem, err.message);
+    });
+  });
+  return el(
+    'header',
+    { class: 'run-head' },
+    el('h1', {}, view.title),
+    el(
+      'p',
+      { class: 'meta' },
+      el(
+        'span',
+        { class: 'badge', id: 'status', 'data-status': view.status },
+        STATUS_LABELS[view.status] ?? view.status,
+      ),
+      meta,
+      el('a', { href: view.webUi, target: '_blank', rel: 'noopener', id: 'web-ui' }, 'Temporal Web UI'),
+      ...after,
+    ),
+    view.status === 'RUNNING' ? el('p', { class: 'actions' }, cancel) : null,
+    problem,
+  );
+}
+
+/** The progress bar under the head; `label` carries the text's attributes. */
+export function progressBar(max: number, value: number, text: string, label: Record<string, string> = {}): HTMLElement {
+  return el(
+    'div',
+    { class: 'progress' },
+    el('progress', { max: Math.max(max, 1), value, id: 'progress' }),
+    el('span', label, text),
+  );
+}
+
+/** The workflow's own failure, as an alert with `id`, when there is one. */
+export function errorPart(root: HTMLElement, error: string | undefined, id: string): void {
+  part(root, 'error', error, () => (error ? el('p', { class: 'alert', role: 'alert', id }, error) : null));
+}
 
 /** Parts of the page, each replaced only when the JSON it is built from changes. */
 const parts = new Map<string, { json: string; node: HTMLElement }>();

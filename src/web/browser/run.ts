@@ -1,7 +1,7 @@
 import { MAX_REVIEWER_CHARS } from '../../common/review';
 import type { ArtifactView, RunView, StepView } from '../views';
 import { byId, el, kilobytes, showError } from './dom';
-import { follow, part, post, sized, STATUS_LABELS, when } from './live';
+import { errorPart, follow, ITEM_STATE_LABELS, pageHeader, part, post, progressBar, sized, when } from './live';
 
 /**
  * The run page: one event stream from the server (which watches the run), never polling from here. Each part of the
@@ -12,53 +12,7 @@ const workflowId = document.body.dataset.runId ?? '';
 const api = `/api/photos/${encodeURIComponent(workflowId)}`;
 const NAME_KEY = 'nano-photos.reviewer';
 
-const STATE_LABELS: Record<StepView['state'], string> = {
-  waiting: 'waiting',
-  running: 'running…',
-  done: 'done',
-  failed: 'failed',
-  skipped: 'skipped',
-};
-function header(view: RunView): HTMLElement {
-  const cancel = el('button', { type: 'button', id: 'cancel', class: 'danger' }, 'Cancel run');
-  const problem = el('p', { class: 'field-error', role: 'alert', hidden: true });
-  cancel.addEventListener('click', () => {
-    cancel.disabled = true;
-    post(api, 'cancel').catch((err: Error) => {
-      cancel.disabled = false;
-      showError(problem, err.message);
-    });
-  });
-  return el(
-    'header',
-    { class: 'run-head' },
-    el('h1', {}, view.title),
-    el(
-      'p',
-      { class: 'meta' },
-      el(
-        'span',
-        { class: 'badge', id: 'status', 'data-status': view.status },
-        STATUS_LABELS[view.status] ?? view.status,
-      ),
-      ` started ${when(view.startedAt)} · `,
-      el('a', { href: view.webUi, target: '_blank', rel: 'noopener', id: 'web-ui' }, 'Temporal Web UI'),
-      ' · ',
-      el('code', {}, view.workflowId),
-    ),
-    view.status === 'RUNNING' ? el('p', { class: 'actions' }, cancel) : null,
-    problem,
-  );
-}
-
-function progressBar(view: RunView): HTMLElement {
-  return el(
-    'div',
-    { class: 'progress' },
-    el('progress', { max: Math.max(view.stepsTotal, 1), value: view.stepsDone, id: 'progress' }),
-    el('span', {}, `${view.stepsDone} of ${view.stepsTotal} steps`),
-  );
-}
+const STATE_LABELS: Record<StepView['state'], string> = { ...ITEM_STATE_LABELS, skipped: 'skipped' };
 
 function artifactFigure(artifact: ArtifactView, width: number, caption: string): HTMLElement {
   const image = el('img', { src: sized(artifact.preview, width), alt: caption, loading: 'lazy' });
@@ -183,11 +137,13 @@ function resultPanel(view: RunView): HTMLElement | null {
 function render(root: HTMLElement, view: RunView): void {
   document.title = `${view.title} · nano-photos`;
   const head = { title: view.title, status: view.status, startedAt: view.startedAt, webUi: view.webUi };
-  part(root, 'header', head, () => header(view));
-  part(root, 'progress', [view.stepsDone, view.stepsTotal], () => progressBar(view));
-  part(root, 'error', view.error, () =>
-    view.error ? el('p', { class: 'alert', role: 'alert', id: 'run-error' }, view.error) : null,
+  part(root, 'header', head, () =>
+    pageHeader(api, view, 'Cancel run', ` started ${when(view.startedAt)} · `, ' · ', el('code', {}, view.workflowId)),
   );
+  part(root, 'progress', [view.stepsDone, view.stepsTotal], () =>
+    progressBar(view.stepsTotal, view.stepsDone, `${view.stepsDone} of ${view.stepsTotal} steps`),
+  );
+  errorPart(root, view.error, 'run-error');
   part(root, 'review', view.review, () => reviewPanel(view));
   part(root, 'result', [view.output, view.shares], () => resultPanel(view));
   const list = part(root, 'steps', null, () => el('ol', { class: 'run-steps', id: 'steps' }));
