@@ -15,6 +15,7 @@ import type { FilterStep, ImageFormat, ImageRef } from '../src/common/types';
 import { FileBlobStore } from '../src/lib/blob-store';
 import { parseFilterFlag } from '../src/lib/filter-flags';
 import { canvas, encoded, jpeg } from './support/images';
+import { assertIsInvalidInput } from './support/invalid-input';
 
 /** Runs `fn`, expecting a non-retryable InvalidInput failure whose message mentions every one of `parts`. */
 function assertInvalidInput(fn: () => unknown, ...parts: string[]): ApplicationFailure {
@@ -24,16 +25,7 @@ function assertInvalidInput(fn: () => unknown, ...parts: string[]): ApplicationF
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(caught)}`);
-  assert.equal(caught.nonRetryable, true);
-  assert.equal(caught.type, 'InvalidInput');
-  for (const part of parts) {
-    assert.ok(
-      caught.message.includes(part),
-      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`,
-    );
-  }
-  return caught;
+  return assertIsInvalidInput(caught, parts);
 }
 
 describe('validateChain', () => {

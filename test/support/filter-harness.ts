@@ -4,7 +4,7 @@ import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
@@ -12,6 +12,7 @@ import { createFilterActivities } from '../../activities/filters/activities';
 import type { FilterName } from '../../src/common/filter-catalog';
 import type { ImageRef } from '../../src/common/types';
 import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
+import { assertIsInvalidInput } from './invalid-input';
 
 /*
  * The harness of the filter tests in test/filters/: every filter activity, run as Temporal runs it
@@ -168,16 +169,7 @@ export async function assertInvalidInput(promise: Promise<unknown>, ...parts: st
     caught = err;
     return true;
   });
-  assert.ok(caught instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(caught)}`);
-  assert.equal(caught.nonRetryable, true, `non-retryable: ${caught.message}`);
-  assert.equal(caught.type, 'InvalidInput');
-  for (const part of parts) {
-    assert.ok(
-      caught.message.includes(part),
-      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(part)}`,
-    );
-  }
-  return caught;
+  return assertIsInvalidInput(caught, parts);
 }
 
 /**
