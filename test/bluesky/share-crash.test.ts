@@ -3,11 +3,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import type { ServiceName } from '../../src/common/task-queues';
 import { jpeg } from '../support/images';
-import { activityRecords, Processes, waitFor } from '../support/processes';
+import { assertCompletedAfterTimeout, Processes, waitFor } from '../support/processes';
 import { startBlueskyNetwork, type BlueskyAccount, type BlueskyNetwork } from '../../src/lib/bluesky-network';
 
 describe('the share worker killed after the PDS stored the post', { timeout: 5 * 60_000 }, () => {
@@ -66,14 +65,7 @@ describe('the share worker killed after the PDS stored the post', { timeout: 5 *
     assert.equal(data.records.length, 1, 'exactly one post');
 
     // History: completed on a later attempt, by the new process, after the first timed out.
-    const share = (await activityRecords(handle)).find((a) => a.type === 'shareBluesky')!;
-    assert.equal(share.outcome, 'completed');
-    assert.ok(share.attempt! >= 2, `attempt ${share.attempt}`);
-    assert.equal(share.completedBy, successor.identity);
-    assert.equal(
-      share.lastFailure?.timeoutFailureInfo?.timeoutType,
-      temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
-    );
+    const share = await assertCompletedAfterTimeout(handle, 'shareBluesky', successor);
     console.log(`bluesky: 1 post after the crash, completed on attempt ${share.attempt} as a duplicate`);
   });
 });

@@ -7,7 +7,7 @@ import { applyChainInProcess } from '../../src/bench/monolith-chain';
 import { processMemory } from '../../src/bench/procfs';
 import { WORKER_RSS_TARGET_MB } from '../../src/bench/report';
 import { WORKLOAD_FILTERS, WORKLOAD_SHARE } from '../../src/bench/workload';
-import type { ServiceName } from '../../src/common/task-queues';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 import { FileBlobStore } from '../../src/lib/blob-store';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import { DEFAULT_CONCURRENCY } from '../../src/lib/workers';
@@ -23,7 +23,6 @@ import { largestPhoto, photoCrops, type Photo } from '../support/real-photos';
  */
 
 const RUNS = 40;
-const SERVICES: ServiceName[] = ['workflow', 'upload', 'filter', 'share'];
 const MB = 2 ** 20;
 const { EventType } = temporal.api.enums.v1;
 /** Events that would mean something timed out or failed and was retried. */
@@ -78,7 +77,7 @@ describe(`${RUNS} runs of 12–18 MP photographs at once, default worker concurr
     }
     // As `npm run worker` starts them (MALLOC_ARENA_MAX=2), one process per service group, default concurrency.
     const workers: WorkerProcess[] = [];
-    for (const service of SERVICES) {
+    for (const service of SERVICE_NAMES) {
       workers.push(
         await world.startWorker({
           services: [service],

@@ -9,8 +9,8 @@ import { FileBlobStore } from '../../src/lib/blob-store';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, waitFor, waitForRunning } from '../support/processes';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 
-const ALL = ['workflow', 'upload', 'filter', 'share'] as const;
 const FILTER_DELAY_MS = 3_000;
 
 describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
@@ -29,7 +29,7 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
     const photo = path.join(world.dir, 'photo.jpg');
     writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
     const worker = await world.startWorker({
-      services: ALL,
+      services: SERVICE_NAMES,
       address: server.address,
       dataDir: world.dataDir,
       filterDelayMs: FILTER_DELAY_MS,

@@ -4,12 +4,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
-import { temporal } from '@temporalio/proto';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import { shareOptions } from '../../workflows/activity-options';
 import type { GalleryEntry } from '../../activities/share/gallery-page';
 import { jpeg } from '../support/images';
-import { activityRecords, Processes, waitFor, type WorkerProcess } from '../support/processes';
+import {
+  activityRecords,
+  assertCompletedAfterTimeout,
+  Processes,
+  waitFor,
+  type WorkerProcess,
+} from '../support/processes';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'share-crash-secret';
@@ -93,15 +98,7 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
     assert.equal(webhookReceipt.duplicate, true, 'the activity that completed was told the post was a replay');
 
     // History: the webhook share completed on a later attempt, by the new process, after the first timed out.
-    const records = await activityRecords(handle);
-    const share = records.find((a) => a.type === 'shareWebhook')!;
-    assert.equal(share.outcome, 'completed');
-    assert.ok(share.attempt! >= 2, `attempt ${share.attempt}`);
-    assert.equal(share.completedBy, successor.identity);
-    assert.equal(
-      share.lastFailure?.timeoutFailureInfo?.timeoutType,
-      temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
-    );
+    const share = await assertCompletedAfterTimeout(handle, 'shareWebhook', successor);
 
     // Gallery: one entry (sidecar and image) for the run, listed once on the page, whichever attempt published it.
     const galleryDir = world.config().galleryDir;
@@ -118,7 +115,7 @@ describe('the share worker killed after the webhook was delivered', { timeout: 5
       1,
       'listed once on the page',
     );
-    const gallery = records.find((a) => a.type === 'shareGallery')!;
+    const gallery = (await activityRecords(handle)).find((a) => a.type === 'shareGallery')!;
     assert.equal(gallery.outcome, 'completed');
     console.log(
       `webhook: ${sent.length} posts, ${receiver.accepted.length} accepted, completed on attempt ${share.attempt}; ` +

@@ -13,8 +13,8 @@ import type { ProcessPhotoInput } from '../../src/common/workflow-io';
 import { filterOptions } from '../../workflows/activity-options';
 import { jpeg } from '../support/images';
 import { activityRecords, Processes, timestampMs, waitForRunning } from '../support/processes';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 
-const ALL = ['workflow', 'upload', 'filter', 'share'] as const;
 const FILTERS: FilterStep[] = [
   { filter: 'resize', params: { width: 320 } },
   { filter: 'sepia' },
@@ -43,7 +43,7 @@ describe('a worker process killed mid-filter', { timeout: 5 * 60_000 }, () => {
 
   it('is retried within seconds on a new worker process and produces the same bytes as an uninterrupted run', async () => {
     const worker = (filterDelayMs?: number, dataDir = world.dataDir) =>
-      world.startWorker({ services: ALL, address, dataDir, filterDelayMs });
+      world.startWorker({ services: SERVICE_NAMES, address, dataDir, filterDelayMs });
 
     // The reference: the same input through the same pipeline, nothing interrupted, into a data folder of its own
     // (the store skips keys it already has, so in a shared store the crash run's output could be the reference's).

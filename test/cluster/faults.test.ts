@@ -8,6 +8,7 @@ import { startPhotoRun } from '../../src/lib/photo-runs';
 import { assertEachRunCompletedOnce, startTestCluster } from '../support/cluster';
 import { jpeg } from '../support/images';
 import { Processes, waitForRunning, type WorkerProcess } from '../support/processes';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 
 const RUNS = 6;
 const FILTER_DELAY_MS = 2_000;
@@ -29,7 +30,7 @@ describe('SIGKILL of the Temporal server or of PostgreSQL mid-run', { timeout: 1
   before(async () => {
     ({ cluster, client, stop: stopCluster } = await startTestCluster(world));
     worker = await world.startWorker({
-      services: ['workflow', 'upload', 'filter', 'share'],
+      services: SERVICE_NAMES,
       address: cluster.address,
       dataDir: world.dataDir,
       filterDelayMs: FILTER_DELAY_MS,

@@ -44,16 +44,7 @@ describe(
         }),
       );
       assert.equal(new Set(photos.map((p) => p.sha256)).size, RUNS, 'the generated images all differ');
-      const workers = await Promise.all(
-        Array.from({ length: WORKER_PROCESSES }, (_, i) =>
-          world.startWorker({
-            services: ['workflow', 'upload', 'filter', 'share'],
-            address: cluster.address,
-            dataDir: world.dataDir,
-            name: `worker-${i}`,
-          }),
-        ),
-      );
+      const workers = await world.startWorkers(WORKER_PROCESSES, { address: cluster.address, dataDir: world.dataDir });
 
       const started = Date.now();
       const handles = await Promise.all(

@@ -18,6 +18,7 @@ import { provisionCluster } from '../../src/provision/temporal-server';
 import { assertEachRunCompletedOnce, metricSum, scrape, startTestCluster } from '../support/cluster';
 import { jpeg } from '../support/images';
 import { connectTestClient, Processes, waitFor, type WorkerProcess } from '../support/processes';
+import { SERVICE_NAMES } from '../../src/common/task-queues';
 
 const FILTERS: FilterStep[] = [
   { filter: 'resize', params: { width: 320 } },
@@ -38,7 +39,7 @@ describe('the pipeline on a production-shape Temporal (PostgreSQL, 4 shards)', {
     ({ cluster, client, stop: stopCluster } = await startTestCluster(world, { ui: true }));
     workerMetrics = `http://127.0.0.1:${await freePort()}/metrics`;
     worker = await world.startWorker({
-      services: ['workflow', 'upload', 'filter', 'share'],
+      services: SERVICE_NAMES,
       address: cluster.address,
       dataDir: world.dataDir,
       metricsAddress: new URL(workerMetrics).host,

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { startDevServer, type DevServer } from '../../src/lib/dev-server';
 import { projectRoot } from '../../src/lib/project-root';
 import { freePort } from '../../src/lib/free-port';
-import type { ServiceName } from '../../src/common/task-queues';
+import { SERVICE_NAMES, type ServiceName } from '../../src/common/task-queues';
 
 /**
  * Real processes for crash tests: worker processes started the way `npm run worker` starts them, and a Temporal dev
@@ -149,6 +150,13 @@ export class Processes {
     return worker;
   }
 
+  /** `count` workers of every service, named worker-0, worker-1, …, started at once. */
+  startWorkers(count: number, o: Omit<WorkerProcessOptions, 'services' | 'name'>): Promise<WorkerProcess[]> {
+    return Promise.all(
+      Array.from({ length: count }, (_, i) => this.startWorker({ ...o, services: SERVICE_NAMES, name: `worker-${i}` })),
+    );
+  }
+
   /** Kills every process this object started that still runs, by process id, and removes the temp folder. */
   async cleanup(): Promise<void> {
     await this.closeClient?.();
@@ -239,6 +247,26 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
     }
   }
   return [...byScheduled.values()];
+}
+
+/**
+ * What a crash mid-activity leaves in history: the `type` activity completed on a later attempt, by `successor`, after
+ * the killed attempt timed out (start-to-close). Returns its record.
+ */
+export async function assertCompletedAfterTimeout(
+  handle: WorkflowHandle,
+  type: string,
+  successor: WorkerProcess,
+): Promise<ActivityRecord> {
+  const record = (await activityRecords(handle)).find((a) => a.type === type)!;
+  assert.equal(record.outcome, 'completed');
+  assert.ok(record.attempt! >= 2, `attempt ${record.attempt}`);
+  assert.equal(record.completedBy, successor.identity);
+  assert.equal(
+    record.lastFailure?.timeoutFailureInfo?.timeoutType,
+    temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+  );
+  return record;
 }
 
 export type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
