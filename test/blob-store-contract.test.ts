@@ -165,6 +165,63 @@ for (const driver of drivers) {
       assert.ok((await store.get(first.key)).equals(data));
     });
 
+    test('storing bytes already there refreshes their modified time; listings show it, deeper folders too', async () => {
+      const { store, objects, puts } = blobStore();
+      const data = randomBytes(3000);
+      const blob = await store.put(data, 'raw');
+      const name = store.nameOf(blob.key);
+      const first = (await objects.head(name))!.modified;
+      assert.ok(Math.abs(first.getTime() - Date.now()) < 60_000, `modified ${first.toISOString()} is about now`);
+      // S3 keeps modified times in whole seconds.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await store.put(data, 'raw');
+      assert.equal(puts.length, 1, 'refreshed by a touch, not by a second write through the blob store');
+      const refreshed = (await objects.head(name))!.modified;
+      assert.ok(refreshed > first, `modified ${refreshed.toISOString()} after ${first.toISOString()}`);
+      assert.ok((await store.get(blob.key)).equals(data), 'the touch left the bytes as they were');
+
+      const scratch = await store.put(randomBytes(100), 'raw', 'run-1');
+      const listed = await objects.listAll();
+      assert.deepEqual(
+        listed.map((o) => o.name),
+        [name, store.nameOf(scratch.key)].sort(),
+      );
+      assert.equal(listed.find((o) => o.name === name)!.modified.getTime(), refreshed.getTime());
+      assert.deepEqual(await objects.list(''), [], 'list stays in its folder');
+      assert.deepEqual(
+        (await objects.listAll('scratch/')).map((o) => o.name),
+        [store.nameOf(scratch.key)],
+      );
+    });
+
+    test("a run's intermediates live in its own scratch folder and go with it, shared blobs stay", async () => {
+      const { store, objects } = blobStore();
+      const data = randomBytes(2000);
+      const shared = await store.put(data, 'raw');
+      const mine = await store.put(data, 'raw', 'run-a');
+      const theirs = await store.put(data, 'raw', 'run-b');
+      assert.equal(mine.key, `scratch/run-a/${shared.key}`);
+      assert.equal(store.nameOf(mine.key), mine.key);
+      assert.deepEqual(await store.put(data, 'raw', 'run-a'), mine, 'a retried step finds its own blob');
+      assert.ok((await store.get(mine.key)).equals(data));
+
+      const removed = await store.deleteScratch('run-a');
+      assert.deepEqual(
+        removed.map((o) => [o.name, o.bytes]),
+        [[mine.key, 2000]],
+      );
+      assert.equal(await store.has(mine.key), false);
+      assert.equal(await store.has(theirs.key), true, "another run's intermediates stay");
+      assert.equal(await store.has(shared.key), true, 'the shared blob stays');
+      assert.deepEqual(await store.deleteScratch('run-a'), [], 'deleting again finds nothing');
+      assert.deepEqual(
+        (await objects.listAll()).map((o) => o.name),
+        [store.nameOf(shared.key), theirs.key].sort(),
+      );
+      for (const scope of ['..', 'a/b', 'a.b', '', 'x'.repeat(65)])
+        await assert.rejects(store.put(data, 'raw', scope), /scratch scope .* is not allowed/);
+    });
+
     test('a 50 MB blob goes in with one upload and comes back whole', async (t) => {
       const { store, puts } = blobStore();
       const data = randomBytes(50 * 1024 * 1024);

@@ -1,6 +1,6 @@
 import { type BlobStore, type ObjectStore, sha256 } from '../../src/lib/blob-store';
 import { extensionOf, OUTPUT_FORMATS } from '../../src/common/formats';
-import { checkImageRef } from '../../src/common/image-ref';
+import { checkImageRef, hashOfKey } from '../../src/common/image-ref';
 import { type GalleryEntry, renderGalleryPage } from './gallery-page';
 import { invalidInput } from '../../src/common/params';
 import type { OutputFormat, ShareInput, ShareReceipt } from '../../src/common/types';
@@ -159,7 +159,7 @@ export function createGalleryShare(deps: { store: BlobStore; gallery: ObjectStor
       const format = checkInput(input);
       const data = await deps.store.get(input.image.key);
       // The store checked the bytes against the key, which is their sha256.
-      const digest = input.image.key.slice(0, 64);
+      const digest = hashOfKey(input.image.key);
       const file = `${name}.${extensionOf(format)}`;
       const sidecar = `${name}.json`;
       await gallery.sweep(entryObjects(name));

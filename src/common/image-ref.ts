@@ -7,14 +7,39 @@ import type { ImageRef } from './types';
 export const MAX_IMAGE_SIDE = 65_535;
 
 const KEY = /^[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
+/** A run's scratch scope: its run ID (a UUID), letters, digits and '-' only, so it is one folder name on every driver. */
+export const SCRATCH_SCOPE = /^[A-Za-z0-9-]{1,64}$/;
+const SCRATCH_KEY = /^scratch\/[A-Za-z0-9-]{1,64}\/[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
 
-/** Keys come from workflow history and user-started runs: never let one name a path outside the store. */
+/**
+ * Keys come from workflow history and user-started runs: never let one name a path outside the store. This is the
+ * shared, content-addressed area (originals and outputs): `<sha256>.<ext>`.
+ */
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || !KEY.test(key)) {
     throw new Error(`blob key must look like <sha256>.<ext>, received ${JSON.stringify(key)}`);
   }
   return key;
 }
+
+/**
+ * A key of either area: shared, or a run's own intermediates, `scratch/<scope>/<sha256>.<ext>` (content-addressed
+ * within the run, so a retried step finds its own blob; deleted when the run ends). Only images passed between
+ * steps may be scratch keys: uploads and previews take shared keys only (checkKey).
+ */
+export function checkStoredKey(key: unknown): string {
+  if (typeof key === 'string' && SCRATCH_KEY.test(key)) return key;
+  try {
+    return checkKey(key);
+  } catch {
+    throw new Error(
+      `blob key must look like <sha256>.<ext> or scratch/<scope>/<sha256>.<ext>, received ${JSON.stringify(key)}`,
+    );
+  }
+}
+
+/** The sha256 a checked key names. */
+export const hashOfKey = (key: string): string => key.slice(key.lastIndexOf('/') + 1, key.lastIndexOf('/') + 65);
 
 /**
  * An image reference arrives from workflow history or a hand-written CLI input: every service checks it like any
@@ -34,7 +59,7 @@ export function checkImageRef(
     );
   }
   try {
-    checkKey(ref.key);
+    checkStoredKey(ref.key);
   } catch (err) {
     throw invalidInput(`${operation}: image.key: ${(err as Error).message}`);
   }

@@ -65,8 +65,8 @@ export function meteredStore(
       bytesIn.add(data.length);
       return data;
     },
-    async put(data: Buffer, extension: string): Promise<StoredBlob> {
-      const stored = await store.put(data, extension);
+    async put(data: Buffer, extension: string, scope?: string): Promise<StoredBlob> {
+      const stored = await store.put(data, extension, scope);
       bytesOut.add(data.length);
       return stored;
     },

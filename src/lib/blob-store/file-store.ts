@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { PARTIAL_SUFFIX, sweepDeadPartials, writeAtomic } from '../atomic-write';
-import { checkName, type ObjectInfo, type ObjectStore } from './types';
+import { checkName, isName, type ObjectInfo, type ObjectStore } from './types';
 
 function missing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -38,7 +38,9 @@ export class FileObjectStore implements ObjectStore {
     try {
       const s = await stat(this.locationOf(name));
       // A rename replaces the inode: with the mtime this tells every rewrite apart.
-      return s.isFile() ? { name, bytes: s.size, version: `${s.ino}-${s.mtimeMs}-${s.size}` } : undefined;
+      return s.isFile()
+        ? { name, bytes: s.size, version: `${s.ino}-${s.mtimeMs}-${s.size}`, modified: s.mtime }
+        : undefined;
     } catch (err) {
       if (missing(err)) return undefined;
       throw err;
@@ -72,6 +74,36 @@ export class FileObjectStore implements ObjectStore {
     const infos = await Promise.all(files.sort().map((f) => this.head(`${folder}${f}`)));
     // A file removed between readdir and stat is simply not there any more.
     return infos.filter((info): info is ObjectInfo => info !== undefined);
+  }
+
+  async listAll(prefix = ''): Promise<ObjectInfo[]> {
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    if (folder) checkName(folder.slice(0, -1));
+    let names: string[];
+    try {
+      names = (await readdir(path.join(this.root, folder), { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile() && !e.name.endsWith(PARTIAL_SUFFIX))
+        .map((e) => path.relative(this.root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+        // Only names this project makes: anything else in the folder is not one of its objects.
+        .filter((name) => name.startsWith(prefix) && isName(name));
+    } catch (err) {
+      if (missing(err)) return [];
+      throw err;
+    }
+    const infos = await Promise.all(names.sort().map((name) => this.head(name)));
+    return infos.filter((info): info is ObjectInfo => info !== undefined);
+  }
+
+  async touch(name: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.locationOf(name), now, now);
+  }
+
+  async deleteFolder(folder: string): Promise<ObjectInfo[]> {
+    const removed = await this.listAll(`${checkName(folder)}/`);
+    // The folder whole: with its objects go partial files a killed writer left there.
+    await rm(this.locationOf(folder), { recursive: true, force: true });
+    return removed;
   }
 
   /** Removes what writers of these objects on this machine left when they were killed mid-write. */

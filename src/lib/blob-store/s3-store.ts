@@ -83,7 +83,12 @@ export class S3ObjectStore implements ObjectStore {
   async head(name: string): Promise<ObjectInfo | undefined> {
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.key(name) }));
-      return { name, bytes: res.ContentLength ?? 0, version: res.ETag ?? '' };
+      return {
+        name,
+        bytes: res.ContentLength ?? 0,
+        version: res.ETag ?? '',
+        modified: res.LastModified ?? new Date(0),
+      };
     } catch (err) {
       // A HEAD answer has no body to name the error: 404 is a missing object (or bucket: the next write says which).
       if (httpStatusOf(err) === 404) return undefined;
@@ -116,7 +121,29 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix = ''): Promise<ObjectInfo[]> {
+  list(prefix = ''): Promise<ObjectInfo[]> {
+    return this.listing(prefix, '/');
+  }
+
+  listAll(prefix = ''): Promise<ObjectInfo[]> {
+    return this.listing(prefix);
+  }
+
+  /**
+   * S3 has no way to set a modified time, and a copy onto itself does not refresh it on every S3-compatible service
+   * (versitygw keeps it): the bytes are written again.
+   */
+  async touch(name: string, data: Buffer, options?: PutOptions): Promise<void> {
+    await this.put(name, data, options);
+  }
+
+  async deleteFolder(folder: string): Promise<ObjectInfo[]> {
+    const removed = await this.listAll(`${checkName(folder)}/`);
+    for (const object of removed) await this.delete(object.name);
+    return removed;
+  }
+
+  private async listing(prefix: string, delimiter?: string): Promise<ObjectInfo[]> {
     const infos: ObjectInfo[] = [];
     let token: string | undefined;
     try {
@@ -125,7 +152,7 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectsV2Command({
             Bucket: this.settings.bucket,
             Prefix: `${this.prefix}${prefix}`,
-            Delimiter: '/',
+            Delimiter: delimiter,
             ContinuationToken: token,
           }),
         );
@@ -142,7 +169,12 @@ export class S3ObjectStore implements ObjectStore {
   async sweep(): Promise<void> {}
 
   private info(o: _Object): ObjectInfo {
-    return { name: o.Key!.slice(this.prefix.length), bytes: o.Size ?? 0, version: o.ETag ?? '' };
+    return {
+      name: o.Key!.slice(this.prefix.length),
+      bytes: o.Size ?? 0,
+      version: o.ETag ?? '',
+      modified: o.LastModified ?? new Date(0),
+    };
   }
 
   /**

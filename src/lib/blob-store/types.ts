@@ -12,7 +12,12 @@ export interface StoredBlob {
  * (a folder, an S3 bucket) needs only these three calls.
  */
 export interface BlobStore {
-  put(data: Buffer, extension: string): Promise<StoredBlob>;
+  /**
+   * Stores the bytes under their hash: in the shared area, or with `scope` in that run's scratch folder (its
+   * intermediates, deleted when the run ends). Storing bytes already there refreshes their modified time, which is
+   * what retention counts from.
+   */
+  put(data: Buffer, extension: string, scope?: string): Promise<StoredBlob>;
   /** The blob's bytes, checked against its key: a blob that does not match is never returned. */
   get(key: string): Promise<Buffer>;
   has(key: string): Promise<boolean>;
@@ -24,6 +29,8 @@ export interface ObjectInfo {
   bytes: number;
   /** Changes whenever the object is written again (an ETag, or a file's inode and mtime). */
   version: string;
+  /** When it was last written or touched: what retention counts from. */
+  modified: Date;
 }
 
 export interface PutOptions {
@@ -50,6 +57,15 @@ export interface ObjectStore {
   delete(name: string): Promise<void>;
   /** The objects in `prefix`'s folder whose names start with it (not those in deeper folders). */
   list(prefix?: string): Promise<ObjectInfo[]>;
+  /** Every object whose name starts with `prefix`, in deeper folders too, sorted by name. */
+  listAll(prefix?: string): Promise<ObjectInfo[]>;
+  /**
+   * Sets the object's modified time to now (retention counts from the latest use). `data` and `options` are what it
+   * holds: a driver that cannot set the time writes them again.
+   */
+  touch(name: string, data: Buffer, options?: PutOptions): Promise<void>;
+  /** Removes every object in `folder` (a name without trailing slash) and below, and the folder; returns what was removed. */
+  deleteFolder(folder: string): Promise<ObjectInfo[]>;
   /** Removes what interrupted writes to these names left behind (a folder's partial files; nothing on S3). */
   sweep(names: readonly string[]): Promise<void>;
 }
@@ -58,8 +74,10 @@ export interface ObjectStore {
 const NAME = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 
 /** Drivers check every name: a bug elsewhere must not turn into a write outside the store. */
+export const isName = (name: string): boolean => NAME.test(name) && !name.includes('..');
+
 export function checkName(name: string): string {
-  if (!NAME.test(name) || name.includes('..')) throw new Error(`object name ${JSON.stringify(name)} is not allowed`);
+  if (!isName(name)) throw new Error(`object name ${JSON.stringify(name)} is not allowed`);
   return name;
 }
 
