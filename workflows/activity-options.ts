@@ -55,3 +55,14 @@ export const shareOptions: ActivityOptions = {
     nonRetryableErrorTypes,
   },
 };
+
+/**
+ * The store's sweep lists and deletes a whole store, heartbeating per folder: an hour for a large one; a crashed
+ * worker's sweep is taken over within a minute and starts over (what was deleted stays deleted).
+ */
+export const sweepOptions: ActivityOptions = {
+  taskQueue: TASK_QUEUES.filter,
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  retry: serviceRetry,
+};

@@ -2,3 +2,4 @@
 export { processPhoto, progressQuery } from './process-photo';
 export { reviewUpdate } from './review';
 export { processAlbum, albumProgressQuery } from './process-album';
+export { sweepStore } from './sweep-store';

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -14,8 +15,10 @@ import {
 import type { ChainActivities } from '../activities/filters/fused-chain';
 import type { FilterActivities } from '../activities/filters/activities';
 import type { FitActivities } from '../activities/filters/fit-image';
+import type { ScratchActivities } from '../activities/store/scratch';
 import { innermostMessage } from '../src/common/failures';
 import { checkChainSize, completeChain } from '../src/common/filter-chain';
+import { SCRATCH_SCOPE } from '../src/common/image-ref';
 import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
 import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
@@ -40,6 +43,7 @@ function services(cancellationType?: ActivityCancellationType) {
     filters: proxyActivities<FilterActivities>(withCancellation(filterOptions)),
     fused: proxyActivities<ChainActivities>(withCancellation(filterOptions)),
     fit: proxyActivities<FitActivities>(withCancellation(filterOptions)),
+    scratch: proxyActivities<ScratchActivities>(withCancellation(filterOptions)),
     share,
     shareTo: { gallery: share.shareGallery, webhook: share.shareWebhook, bluesky: share.shareBluesky } as const,
   };
@@ -161,14 +165,25 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
       for (const _ of plan) done(image);
       plan = [];
     }
-    for (const step of plan) {
-      enter('filter', step.filter);
-      image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
-        { summary: describeStep(step).slice(0, 200) },
-        [{ image, params: step.params }],
-      );
-      steps.push({ filter: step.filter, image });
-      done(image);
+    // Added after runs were live, so behind patched(). Every step before the output stores its result in this run's
+    // own scratch folder, deleted once the filters are done however they end: identical runs share the blobs of the
+    // content-addressed area, so deleting an intermediate there could take one from a run still going. Only runs
+    // with intermediates ask (the fused path keeps them in memory): the others are spared the patch's marker.
+    const { runId } = workflowInfo();
+    const scratch = plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch') ? runId : undefined;
+    try {
+      for (const [index, step] of plan.entries()) {
+        enter('filter', step.filter);
+        const intermediate = scratch !== undefined && index < plan.length - 1;
+        image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
+          { summary: describeStep(step).slice(0, 200) },
+          [{ image, params: step.params, ...(intermediate ? { scratch } : {}) }],
+        );
+        steps.push({ filter: step.filter, image });
+        done(image);
+      }
+    } finally {
+      if (scratch !== undefined) await deleteScratch(services, scratch);
     }
     // Added after runs were live, so behind patched(): runs started before replay as they ran (test/replay.test.ts).
     // Where the output is, on the run itself: shown by the Web UI and `temporal workflow describe` without a worker,
@@ -202,6 +217,20 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     progress.stage = 'failed';
     progress.error = (err as Error).message;
     throw err;
+  }
+}
+
+/**
+ * Runs even while the run is being cancelled. A deletion that fails for good does not change how the run ends: the
+ * store's sweep deletes the scratch of every run that has ended (see workflows/sweep-store.ts).
+ */
+async function deleteScratch({ scratch }: Services, scope: string): Promise<void> {
+  try {
+    await CancellationScope.nonCancellable(() =>
+      scratch.deleteScratch.executeWithOptions({ summary: "delete the run's intermediates" }, [{ scope }]),
+    );
+  } catch (err) {
+    log.warn(`the run's intermediates were not deleted (the next sweep deletes them): ${innermostMessage(err)}`);
   }
 }
 

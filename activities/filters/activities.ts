@@ -9,12 +9,13 @@ import {
   type FilterParams,
 } from '../../src/common/filter-catalog';
 import { defaultOutputFormat } from '../../src/common/formats';
-import { checkImageRef } from '../../src/common/image-ref';
+import { checkImageRef, SCRATCH_SCOPE } from '../../src/common/image-ref';
 import { applyFilter } from './operations';
 import { heartbeatingSleep, withHeartbeat } from '../shared/heartbeat';
 import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } from '../shared/image-io';
 import { PixelBudget } from './pixel-budget';
 import { processingFailure } from './processing-failure';
+import { invalidInput } from '../../src/common/params';
 import type { FilterInput, ImageRef } from '../../src/common/types';
 
 export type FilterActivities = Record<FilterName, (input: FilterInput) => Promise<ImageRef>>;
@@ -41,6 +42,7 @@ export function createFilterActivities({
     async function (input: FilterInput): Promise<ImageRef> {
       const image = checkImageRef(filter, input?.image);
       const params = parseFilterParams(filter, input.params);
+      const scope = checkScratch(filter, input.scratch);
       if (delayMs > 0) await heartbeatingSleep(delayMs);
       const output = filterOutputSize(filter, params, image);
       const pixels = image.width * image.height + output.width * output.height;
@@ -53,7 +55,7 @@ export function createFilterActivities({
               const rendered = await render(data, image, filter, params).catch((err: unknown) => {
                 throw processingFailure(filter, err);
               });
-              return storeRendered(store, rendered);
+              return storeRendered(store, rendered, scope);
             },
             Context.current().cancellationSignal,
           ),
@@ -61,6 +63,13 @@ export function createFilterActivities({
       );
     };
   return Object.fromEntries(filterNames.map((name) => [name, activity(name)])) as FilterActivities;
+}
+
+function checkScratch(filter: FilterName, scratch: unknown): string | undefined {
+  if (scratch === undefined || (typeof scratch === 'string' && SCRATCH_SCOPE.test(scratch))) return scratch;
+  throw invalidInput(
+    `${filter}: expected scratch to be a run's scope (1-64 letters, digits or '-'), received ${JSON.stringify(scratch)}`,
+  );
 }
 
 /** The sharp part of a filter, on bytes in memory: raw pixels between steps, the encoded image at `output`. */

@@ -29,8 +29,8 @@ class ChainStore implements BlobStore {
 
   constructor(private readonly store: BlobStore) {}
 
-  async put(data: Buffer, extension: string): Promise<StoredBlob> {
-    if (this.persistNext) return this.store.put(data, extension);
+  async put(data: Buffer, extension: string, scope?: string): Promise<StoredBlob> {
+    if (this.persistNext) return this.store.put(data, extension, scope);
     const hex = randomBytes(32).toString('hex');
     const key = `${hex}.${extension}`;
     this.held.set(key, data);

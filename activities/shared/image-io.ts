@@ -84,7 +84,8 @@ export async function storeEncodedData(store: BlobStore, data: Buffer, format: O
   return storeRendered(store, await describeEncoded(data, format));
 }
 
-export async function storeRendered(store: BlobStore, { data, ...image }: Rendered): Promise<ImageRef> {
-  const blob = await store.put(data, extensionOf(image.format));
+/** With `scope`, in that run's scratch folder (an intermediate). */
+export async function storeRendered(store: BlobStore, { data, ...image }: Rendered, scope?: string): Promise<ImageRef> {
+  const blob = await store.put(data, extensionOf(image.format), scope);
   return { ...blob, ...image };
 }

@@ -9,6 +9,8 @@ import type { UploadSource } from '../common/types';
 import { openBlobStore } from '../lib/blob-store';
 import { DEFAULT_UI_URL, loadConfig, type PhotoConfig } from '../lib/config';
 import { connectClient } from '../lib/connection';
+import { describeSweep, ensureSweepSchedule, sweepNow } from '../lib/store-sweep';
+import { DEFAULT_RETENTION, SWEEP_EVERY, SWEEP_SCHEDULE_ID } from '../common/retention';
 import { dataConverterFor } from '../lib/payload-codec';
 import { filterHelp, parseFilterFlag } from '../lib/filter-flags';
 import {
@@ -26,6 +28,7 @@ const HELP = `Usage:
   npm run photo -- status <workflow-id>     where a run is, from any shell
   npm run photo -- result <workflow-id>     wait for a run and print its outputs
   npm run photo -- cancel <workflow-id>     stop a run; it removes its gallery entry, then ends CANCELLED
+  npm run photo -- sweep [--schedule]        sweep the blob store now (or only create/update its Schedule)
 
 Starts a processPhoto run: upload → the filters, in the order given → every share target in parallel. A local
 file is first put into the blob store the workers use (NANO_PHOTOS_BLOB_URL, else NANO_PHOTOS_DATA_DIR), so the workers need not share
@@ -40,6 +43,8 @@ Options:
   --worker-path   send the file's path instead of its bytes: the upload worker reads it from its own disk
                   (it must lie under the worker's NANO_PHOTOS_UPLOAD_ROOTS, by default its inbox <data dir>/inbox)
   --detach        start the run (or ask to cancel it) and return at once
+  --schedule      with sweep: create the store sweep's Schedule (${SWEEP_SCHEDULE_ID}, every ${SWEEP_EVERY}) or bring
+                  its retention up to date, without sweeping now
   --json          machine-readable output on stdout
   -h, --help      this text
 
@@ -48,6 +53,10 @@ ${filterHelp()}
 
 Share targets: gallery (index.html and images in NANO_PHOTOS_GALLERY_URL, else under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
 the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
+Disk use: a run's intermediates are deleted when its filters are done, whatever the ending; originals and outputs
+are kept NANO_PHOTOS_RETENTION after their last use (default ${DEFAULT_RETENTION}, at least 31 days). The sweep deletes
+older ones and the intermediates of runs that ended without deleting theirs (terminated runs); workers with the
+workflow service schedule it. The gallery's published copies are not touched.
 Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE; Web UI links
 use TEMPORAL_UI_URL (default ${DEFAULT_UI_URL}). Exit code 0 on success, 1 with a one-line reason otherwise.`;
 
@@ -131,6 +140,20 @@ async function cancel(handle: PhotoHandle, out: Output, linkOf: LinkOf, detach: 
   throw new Error(`${id} completed before the cancellation reached it; its outputs are kept`);
 }
 
+/** The store's sweep, now (printing what it removed) or only its Schedule. */
+async function sweep(client: Client, config: PhotoConfig, out: Output, scheduleOnly: boolean): Promise<void> {
+  if (scheduleOnly) {
+    const outcome = await ensureSweepSchedule(client, config.retentionMs);
+    return emit(out, `Schedule ${SWEEP_SCHEDULE_ID} ${outcome}: sweeps every ${SWEEP_EVERY}`, {
+      scheduleId: SWEEP_SCHEDULE_ID,
+      outcome,
+    });
+  }
+  if (!out.json) console.log(`sweeping the blob store (retention ${config.retentionMs / 86_400_000} days)...`);
+  const summary = await sweepNow(client, config.retentionMs);
+  emit(out, describeSweep(summary), summary);
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -143,6 +166,7 @@ async function main(argv: string[]): Promise<void> {
       detach: { type: 'boolean', default: false },
       'worker-path': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      schedule: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -159,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 1 && !byId) {
     throw new Error(`expected one photo, received ${positionals.length} arguments: ${positionals.join(' ')}`);
   }
-  const request = byId ? undefined : checkRequest(values.filter, values.share);
+  const request = byId || command === 'sweep' ? undefined : checkRequest(values.filter, values.share);
   const config = loadConfig();
   const linkOf: LinkOf = (workflowId) => webUiLink(config.uiUrl, config.connection.namespace, workflowId);
   const client = await connectClient(config.connection, dataConverterFor(config.codecKeys));
@@ -167,6 +191,7 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'status') return await status(client, id, out, linkOf);
     if (command === 'result') return await follow(client.workflow.getHandle(id), out, linkOf);
     if (command === 'cancel') return await cancel(client.workflow.getHandle(id), out, linkOf, values.detach);
+    if (command === 'sweep') return await sweep(client, config, out, values.schedule);
     const source = await sourceOf(command, values['worker-path'], config);
     const title = values.title ?? ('url' in source ? undefined : path.basename(command));
     const handle = await startPhotoRun(client, { source, ...request, ...(title ? { title } : {}) }, values.id);

@@ -1,8 +1,12 @@
 import { parseArgs } from 'node:util';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { SWEEP_EVERY, SWEEP_SCHEDULE_ID } from '../common/retention';
 import { SERVICE_NAMES } from '../common/task-queues';
-import { loadConfig } from '../lib/config';
+import { loadConfig, type PhotoConfig } from '../lib/config';
 import { installQuietRuntime } from '../lib/logging';
+import { dataConverterFor } from '../lib/payload-codec';
+import { ensureSweepSchedule } from '../lib/store-sweep';
 import { tuneProcess } from '../lib/process-tuning';
 import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/workers';
 
@@ -30,8 +34,30 @@ workflow input); NANO_PHOTOS_FILTER_PIXEL_BUDGET (pixels, input plus output, the
 default 200000000, about 4 bytes each at most); NANO_PHOTOS_CODEC_KEYS (encrypt payloads: <key id>:<base64 32
 bytes>,... the first one encrypts; the same on every worker and client; default off); NANO_PHOTOS_FILTER_DELAY_MS
 (slow every filter down, for crash demos), NANO_PHOTOS_METRICS_ADDRESS (host:port of a Prometheus endpoint for
-this worker; off by default).
+this worker; off by default); NANO_PHOTOS_RETENTION (how long originals and outputs are kept after their last
+use, at least 31 days; default 35 days; a worker with the workflow service creates or updates the Schedule
+${SWEEP_SCHEDULE_ID} that sweeps the store every ${SWEEP_EVERY}).
 SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
+
+/** The store's sweep, scheduled by the workers that run workflows; a server that refuses only costs a warning. */
+async function scheduleSweep(connection: NativeConnection, config: PhotoConfig): Promise<void> {
+  const client = new Client({
+    connection,
+    namespace: config.connection.namespace,
+    dataConverter: dataConverterFor(config.codecKeys),
+  });
+  const days = config.retentionMs / 86_400_000;
+  try {
+    const outcome = await ensureSweepSchedule(client, config.retentionMs);
+    console.log(
+      `worker ${process.pid}: store sweep ${SWEEP_SCHEDULE_ID} ${outcome} (every ${SWEEP_EVERY}, retention ${days} days)`,
+    );
+  } catch (err) {
+    console.warn(
+      `worker ${process.pid}: could not schedule the store sweep ${SWEEP_SCHEDULE_ID}: ${(err as Error).message}`,
+    );
+  }
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -65,6 +91,7 @@ async function main(): Promise<void> {
   console.log(
     `worker ${process.pid}: serving ${services.join(', ')} on ${settings.address} (namespace ${settings.namespace})`,
   );
+  if (services.includes('workflow')) await scheduleSweep(connection, config);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {

@@ -9,7 +9,8 @@ import { invalidInput } from './params';
 /** How long a review waits when the request names no timeout. */
 export const DEFAULT_REVIEW_TIMEOUT = '24 hours';
 const MIN_TIMEOUT_MS = 60_000;
-const MAX_TIMEOUT_MS = 30 * 24 * 3_600_000;
+/** The longest a run may wait for review: what its output must outlive (see src/common/retention.ts). */
+export const MAX_TIMEOUT_MS = 30 * 24 * 3_600_000;
 
 /** What a run's input asks for: `{}` waits the default time. */
 export interface ReviewRequest {
@@ -36,10 +37,15 @@ export interface ReviewOutcome {
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hrs?|hours?|d|days?)$/;
 
-/** `90 minutes` → 5 400 000: the forms a person types, checked here so the workflow never meets a bad timer. */
-export function parseReviewTimeout(raw: unknown): number {
+/** `90 minutes` → 5 400 000, `35 days`, `2h`: the forms a person types; NaN for anything else. */
+export function durationMs(raw: unknown): number {
   const match = typeof raw === 'string' ? DURATION.exec(raw.trim()) : null;
-  const ms = match ? Math.round(Number(match[1]) * UNITS[match[2][0]]) : NaN;
+  return match ? Math.round(Number(match[1]) * UNITS[match[2][0]]) : NaN;
+}
+
+/** Checked here so the workflow never meets a bad timer. */
+export function parseReviewTimeout(raw: unknown): number {
+  const ms = durationMs(raw);
   if (!(ms >= MIN_TIMEOUT_MS && ms <= MAX_TIMEOUT_MS)) {
     throw invalidInput(
       `expected review.timeout to be a duration between 1 minute and 30 days, like "90 minutes", "24h" or "7 days", ` +

@@ -14,7 +14,7 @@ export interface Size {
 }
 
 export interface ImageRef {
-  /** Blob store key: `<sha256>.<ext>`, content-addressed. */
+  /** Blob store key: `<sha256>.<ext>`, content-addressed; a run's intermediates `scratch/<scope>/<sha256>.<ext>`. */
   key: string;
   /** `raw` for lossless intermediates between filters (8-bit pixels, described by width/height/channels). */
   format: StoredFormat;
@@ -34,6 +34,11 @@ export interface FilterStep {
 export interface FilterInput {
   image: ImageRef;
   params?: Record<string, unknown>;
+  /**
+   * The run's scratch scope when the result is an intermediate, not the run's output: it is stored in the run's own
+   * folder, which the run deletes when it ends. Absent: the shared area, kept for the retention period.
+   */
+  scratch?: string;
 }
 
 /**

@@ -4,6 +4,8 @@ import { loadConnectionSettings, type ConnectionSettings } from './connection';
 import { parseNetwork, type Network } from './ip-networks';
 import { parseCodecKeys, type CodecKeys } from './payload-codec';
 import { MAX_IMAGE_PIXELS } from '../common/filter-catalog';
+import { DEFAULT_RETENTION, MIN_RETENTION_MS } from '../common/retention';
+import { durationMs } from '../common/review';
 import { projectRoot } from './project-root';
 import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
 
@@ -106,6 +108,11 @@ export interface PhotoConfig {
   codecKeys?: CodecKeys;
   /** Where `npm run codec-server` listens (NANO_PHOTOS_CODEC_PORT), for the Web UI to decode payloads. */
   codecPort: number;
+  /**
+   * How long originals and outputs are kept after their last use (NANO_PHOTOS_RETENTION); a run's intermediates go
+   * when its filters are done.
+   */
+  retentionMs: number;
   /** Pixels a filter worker holds at once across its activities (NANO_PHOTOS_FILTER_PIXEL_BUDGET). */
   filterPixelBudget: number;
   bluesky?: BlueskySettings;
@@ -134,6 +141,19 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
     throw new Error(`${name}: expected an integer ${range}, received ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** A duration of at least the longest review plus a day: a run waiting for review must not lose its output. */
+function retention(raw: string | undefined): number {
+  const ms = durationMs(raw || DEFAULT_RETENTION);
+  const days = (n: number) => `${n / 86_400_000} days`;
+  if (!(ms >= MIN_RETENTION_MS)) {
+    throw new Error(
+      `NANO_PHOTOS_RETENTION: expected a duration of at least ${days(MIN_RETENTION_MS)} like "35 days" or "1000h" ` +
+        `(a run may wait 30 days for review and must still find its output), received ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }
 
 function testMarkers(env: NodeJS.ProcessEnv): TestMarkerSettings | undefined {
@@ -308,6 +328,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     killAfterBlueskyPost: env.NANO_PHOTOS_TEST_KILL_AFTER_BLUESKY_POST === '1' || undefined,
     codecKeys,
     codecPort,
+    retentionMs: retention(env.NANO_PHOTOS_RETENTION),
     filterPixelBudget: integer(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
     testMarkers: testMarkers(env),

@@ -7,8 +7,10 @@ import { createFitActivities } from '../../activities/filters/fit-image';
 import { PixelBudget } from '../../activities/filters/pixel-budget';
 import { createShareActivities } from '../../activities/share/activities';
 import { createUploadActivities } from '../../activities/upload/upload';
+import { createScratchActivities } from '../../activities/store/scratch';
+import { createSweepActivities } from '../../activities/store/sweep';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
-import { openBlobStore, openObjectStore, probeStore, type BlobStore, type ObjectStore } from './blob-store';
+import { openBlobStore, openObjectStore, probeStore, type ContentAddressedStore, type ObjectStore } from './blob-store';
 import type { PhotoConfig } from './config';
 import { activityMetrics, meteredStore } from './metrics';
 import { enableTestMarkers } from './test-markers';
@@ -63,7 +65,7 @@ export const BLOB_STORE_SERVICES: readonly ServiceName[] = SERVICE_NAMES.filter(
 export const GALLERY_SERVICES: readonly ServiceName[] = ['share'];
 
 interface Stores {
-  store: BlobStore;
+  store: ContentAddressedStore;
   gallery: ObjectStore;
 }
 
@@ -98,6 +100,9 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
         ...createChainActivities(deps),
         // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
         ...createFitActivities({ store }),
+        // deleteScratch: a run's intermediates, when its filters are done; sweepStore: the store's retention.
+        ...createScratchActivities({ store: stores.store }),
+        ...createSweepActivities({ store: stores.store, retentionMs: setup.config.retentionMs }),
       };
     }
     case 'share':

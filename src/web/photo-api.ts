@@ -204,7 +204,7 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
     galleryPage(deps.readGallery, pageParams(request.query)),
   );
 
-  app.get<{ Params: { key: string }; Querystring: { w?: string; shape?: string } }>(
+  app.get<{ Params: { key: string }; Querystring: { w?: string; shape?: string; scope?: string } }>(
     '/api/previews/:key',
     async (request, reply) => {
       const jpeg = await renderPreview(deps.store, request.params.key, request.query);

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { DECODE_LIMITS, openBuffer } from '../../activities/shared/image-io';
-import { checkKey } from '../common/image-ref';
+import { checkKey, checkStoredKey } from '../common/image-ref';
 import type { ImageRef } from '../common/types';
 import type { BlobStore } from '../lib/blob-store';
 import { HttpError } from './errors';
@@ -8,7 +8,8 @@ import { HttpError } from './errors';
 /**
  * Small JPEG previews of any image in the blob store, intermediates included: a raw intermediate is only pixels, so
  * its URL carries its shape (`?shape=WxHxC`), which must account for every byte. Keys are content hashes, so a
- * preview never changes and browsers may keep it for good.
+ * preview never changes and browsers may keep it for good. A run's intermediates (scratch/<scope>/<file>) are named
+ * by their file and `?scope=`: they can be previewed while the run goes on, and are gone once it has ended.
  */
 export const PREVIEW_WIDTHS = [160, 320, 640, 1280] as const;
 const DEFAULT_WIDTH = 320;
@@ -18,9 +19,11 @@ export function previewPath(
   width?: number,
 ): string {
   const query = new URLSearchParams();
+  const [file, scope] = ref.key.split('/').reverse();
+  if (scope) query.set('scope', scope);
   if (ref.format === 'raw') query.set('shape', `${ref.width}x${ref.height}x${ref.channels}`);
   if (width !== undefined) query.set('w', String(width));
-  return `/api/previews/${ref.key}${query.size ? `?${query}` : ''}`;
+  return `/api/previews/${file}${query.size ? `?${query}` : ''}`;
 }
 
 function parseShape(raw: string | undefined, bytes: number): { width: number; height: number; channels: number } {
@@ -42,12 +45,21 @@ export function keyParam(key: string): string {
   }
 }
 
+function scratchKeyParam(file: string, scope: string): string {
+  try {
+    checkKey(file);
+    return checkStoredKey(`scratch/${scope}/${file}`);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+}
+
 export async function renderPreview(
   store: BlobStore,
-  key: string,
-  query: { w?: string; shape?: string },
+  file: string,
+  query: { w?: string; shape?: string; scope?: string },
 ): Promise<Buffer> {
-  keyParam(key);
+  const key = query.scope === undefined ? keyParam(file) : scratchKeyParam(file, query.scope);
   const width = query.w === undefined ? DEFAULT_WIDTH : Number(query.w);
   if (!PREVIEW_WIDTHS.includes(width as (typeof PREVIEW_WIDTHS)[number])) {
     throw new HttpError(
