@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { filterNames } from '../src/common/filter-catalog';
 import { historyFromJson } from '../src/lib/history-json';
 import { workflowBundle } from './support/temporal';
 
@@ -16,10 +17,20 @@ import { workflowBundle } from './support/temporal';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 /**
- * The workflow's patches (see processPhoto), oldest first; fixtures must cover runs from before and after each. A
+ * The workflow's patches (see processPhoto), oldest first, each with what a run must reach to take its guarded path
+ * (a run that never gets there replays the same either way); fixtures must cover runs from before and after each. A
  * run with a later patch takes the earlier ones' new paths without asking (their markers would cost history events).
  */
-const PATCH_IDS = ['memo-records-output', 'search-attributes-per-stage'];
+const PATCHES: { id: string; reaches(fixture: Fixture): boolean }[] = [
+  { id: 'memo-records-output', reaches: (f) => reachesShare(f) },
+  { id: 'search-attributes-per-stage', reaches: (f) => reachesShare(f) },
+  // Intermediates in the run's scratch, deleted when the filters end, failed or not: runs with a step before output.
+  {
+    id: 'run-scratch',
+    reaches: (f) => activityTypes(f).some((t) => t !== 'output' && (filterNames as readonly string[]).includes(t)),
+  },
+];
+const PATCH_IDS = PATCHES.map((p) => p.id);
 /**
  * The patch that refuses oversized chains and makes cancellation wait and compensate. It changes the commands only
  * of runs that are too large or cancelled, so the mutant check below, which needs ordinary runs, does not apply.
@@ -79,12 +90,12 @@ describe('replaying recorded histories', () => {
 
   it('has fixtures to replay, from before and after each patch, and of the fused path', () => {
     assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
-    for (const id of PATCH_IDS) {
-      const before = fixtures.filter((f) => reachesShare(f) && recordedBefore(f, id));
-      const after = fixtures.filter((f) => reachesShare(f) && !recordedBefore(f, id));
+    for (const { id, reaches } of PATCHES) {
+      const before = fixtures.filter((f) => reaches(f) && recordedBefore(f, id));
+      const after = fixtures.filter((f) => reaches(f) && !recordedBefore(f, id));
       assert.ok(
         before.length > 0,
-        `no history reaches the share step without the ${id} patch: the old path is not covered`,
+        `no history reaches the code the ${id} patch guards without its marker: the old path is not covered`,
       );
       assert.ok(after.length > 0, `no history was recorded with the ${id} patch: the new path is not covered`);
     }
@@ -116,8 +127,9 @@ describe('replaying recorded histories', () => {
 
   it('fails the workflow without its patched() guards on every run recorded before a patch', async () => {
     // The mutant is the real workflow code with the guards gone; the histories it must break are the ones that got
-    // as far as the guarded steps (the share) without a patch marker: runs started before a change.
-    const before = fixtures.filter((f) => reachesShare(f) && PATCH_IDS.some((id) => recordedBefore(f, id)));
+    // as far as the guarded steps (the share, a step before the output) without a patch marker: runs started before a
+    // change.
+    const before = fixtures.filter((f) => PATCHES.some(({ id, reaches }) => reaches(f) && recordedBefore(f, id)));
     assert.ok(before.length > 0);
     const mutant = await replay(before, UNGUARDED_SDK);
     for (const fixture of before) {
