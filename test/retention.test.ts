@@ -11,9 +11,10 @@ import { innermostMessage } from '../src/common/failures';
 import { TASK_QUEUES } from '../src/common/task-queues';
 import type { ProcessPhotoInput, ProcessPhotoResult } from '../src/common/workflow-io';
 import { openBlobStore, openObjectStore, type StoreSettings } from '../src/lib/blob-store';
-import type { PhotoConfig } from '../src/lib/config';
+import { loadConfig, type PhotoConfig } from '../src/lib/config';
 import { startS3Server, type S3Server } from '../src/lib/s3-server';
-import { sweepNow } from '../src/lib/store-sweep';
+import { ensureSweepSchedule, sweepNow } from '../src/lib/store-sweep';
+import { SWEEP_SCHEDULE_ID } from '../src/common/retention';
 import { jpeg, png, truncatedJpeg } from './support/images';
 import { tempWorld, withWorkers } from './support/pipeline';
 import { devServerEnv } from './support/temporal';
@@ -248,3 +249,39 @@ for (const driver of drivers) {
     });
   });
 }
+
+describe('the retention setting and the sweep Schedule', () => {
+  const DAY = 86_400_000;
+
+  it('NANO_PHOTOS_RETENTION: 35 days by default; less than the longest review plus a day is refused, naming it', () => {
+    assert.equal(loadConfig({}).retentionMs, 35 * DAY);
+    assert.equal(loadConfig({ NANO_PHOTOS_RETENTION: '90 days' }).retentionMs, 90 * DAY);
+    assert.equal(loadConfig({ NANO_PHOTOS_RETENTION: '1000h' }).retentionMs, 1000 * 3_600_000);
+    for (const raw of ['30 days', '2h', 'forever', '-40 days'])
+      assert.throws(
+        () => loadConfig({ NANO_PHOTOS_RETENTION: raw }),
+        new RegExp(`NANO_PHOTOS_RETENTION: expected a duration of at least 31 days .*review.*received "${raw}"`),
+      );
+  });
+
+  it('is created once, left alone when unchanged and brought up to date when the retention changes', async () => {
+    try {
+      assert.equal(await ensureSweepSchedule(env.client, 35 * DAY), 'created');
+      assert.equal(await ensureSweepSchedule(env.client, 35 * DAY), 'unchanged');
+      assert.equal(await ensureSweepSchedule(env.client, 40 * DAY), 'updated');
+      const { action, spec, policies } = await env.client.schedule.getHandle(SWEEP_SCHEDULE_ID).describe();
+      assert.equal(action.workflowType, 'sweepStore');
+      assert.deepEqual(action.args, [{ retentionMs: 40 * DAY }]);
+      assert.deepEqual(
+        spec.intervals?.map((i) => i.every),
+        [6 * 3_600_000],
+      );
+      assert.equal(policies.overlap, 'SKIP');
+    } finally {
+      await env.client.schedule
+        .getHandle(SWEEP_SCHEDULE_ID)
+        .delete()
+        .catch(() => undefined);
+    }
+  });
+});

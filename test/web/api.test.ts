@@ -7,8 +7,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { filterNames } from '../../src/common/filter-catalog';
 import { SHARE_TARGETS } from '../../src/common/workflow-io';
+import { openBlobStore } from '../../src/lib/blob-store';
 import { startChild, waitUntilReady } from '../../src/lib/child-processes';
 import { freePort } from '../../src/lib/free-port';
+import { previewPath } from '../../src/web/preview';
 import { projectRoot } from '../../src/lib/project-root';
 import type { AlbumView, RunView } from '../../src/web/views';
 import { jpeg } from '../support/images';
@@ -106,10 +108,15 @@ describe('the JSON API', () => {
     );
     assert.deepEqual(input.source, { blob: `${createHash('sha256').update(photo).digest('hex')}.jpg` });
 
-    // Every intermediate has a small JPEG preview, raw ones included.
+    // Intermediates are the run's own (its scratch) and deleted once its filters are done: their previews say so.
     const resize = last.steps[1].artifact!;
     assert.equal(resize.format, 'raw');
-    const preview = await fetch(`${web.base}${resize.preview}`);
+    assert.match(resize.preview, /^\/api\/previews\/[0-9a-f]{64}\.raw\?scope=[0-9a-f-]+&shape=300x200x3$/);
+    assert.equal((await fetch(`${web.base}${resize.preview}`)).status, 404);
+    // While a run goes on, every intermediate has a small JPEG preview, raw ones included.
+    const { data, info } = await sharp(photo).resize(300).raw().toBuffer({ resolveWithObject: true });
+    const held = await openBlobStore(world.config.blobStore).put(data, 'raw', 'a-run-still-going');
+    const preview = await fetch(`${web.base}${previewPath({ ...info, key: held.key, format: 'raw' })}`);
     assert.equal(preview.headers.get('content-type'), 'image/jpeg');
     const meta = await sharp(Buffer.from(await preview.arrayBuffer())).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 300, 200]);
