@@ -128,7 +128,13 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
       const records = await activityRecords(handle);
       assert.deepEqual(
         records.map((a) => `${a.type}:${a.outcome}`),
-        ['upload:completed', 'resize:completed', 'output:completed', 'shareGallery:completed'],
+        [
+          'upload:completed',
+          'resize:completed',
+          'output:completed',
+          'deleteScratch:completed',
+          'shareGallery:completed',
+        ],
         handle.workflowId,
       );
       for (const r of records) {

@@ -74,6 +74,7 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
       'resize:completed',
       'grayscale:completed',
       'output:completed',
+      'deleteScratch:completed',
       'shareGallery:completed',
     ]);
 
