@@ -17,7 +17,7 @@ const CLOCK_SLACK_MS = 5 * 60_000;
  * A scratch folder whose run Temporal does not know: visibility may lag behind a run that has just started, so it is
  * deleted only once it has not been written to for this long (by then its run was removed by namespace retention).
  */
-export const UNKNOWN_RUN_GRACE_MS = 3_600_000;
+const UNKNOWN_RUN_GRACE_MS = 3_600_000;
 
 const SHARED_NAME = /^([0-9a-f]{2})\/\1[0-9a-f]{62}\.[a-z0-9]{1,5}$/;
 const SCRATCH_NAME = /^scratch\/([A-Za-z0-9-]{1,64})\/[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
