@@ -14,8 +14,8 @@ export interface StoredBlob {
 export interface BlobStore {
   /**
    * Stores the bytes under their hash: in the shared area, or with `scope` in that run's scratch folder (its
-   * intermediates, deleted when the run ends). Storing bytes already there refreshes their modified time, which is
-   * what retention counts from.
+   * intermediates, deleted when the run ends). Storing shared bytes already there refreshes their modified time,
+   * which is what retention counts from.
    */
   put(data: Buffer, extension: string, scope?: string): Promise<StoredBlob>;
   /** The blob's bytes, checked against its key: a blob that does not match is never returned. */
