@@ -129,7 +129,7 @@ export function judge(modes: ModeResult[]): Target[] {
   if (ceiling && plain) {
     const ratio = ceiling.throughput / plain.throughput;
     targets.push({
-      name: 'ceiling: processPhoto vs plain 6 steps',
+      name: 'ceiling: processPhoto vs plain workflow, same activities',
       goal: '≥ 0.95×',
       measured: `${f(ratio, 2)}× (${f(ceiling.throughput, 1)} vs ${f(plain.throughput, 1)} pipelines/s)`,
       met: ratio >= 0.95,
