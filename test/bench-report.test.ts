@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkOutputs } from '../src/bench/report';
+import { checkOutputs, judge } from '../src/bench/report';
 import type { ModeId, ModeResult } from '../src/bench/results';
 
 /** The benchmark's byte-identity verdict (`npm run bench` exits non-zero when it fails). */
@@ -58,5 +58,33 @@ describe('checkOutputs', () => {
     ]);
     assert.equal(verdict.identical, true, verdict.text);
     assert.equal(checkOutputs([mode('ceiling', {})]).identical, true, 'a ceiling-only run has nothing to compare');
+  });
+});
+
+describe('judge', () => {
+  /** A photo mode's result as far as the throughput target reads it. */
+  const timed = (id: ModeId, throughput: number, cpuMs: number, otherCpu: number, ratio?: number): ModeResult =>
+    ({
+      id,
+      label: id,
+      throughput,
+      ratio,
+      cpuMsPerJob: { worker: cpuMs },
+      usage: { otherCpu, peakWorkerRss: 0, peakWorkerProcessRss: 0 },
+    }) as unknown as ModeResult;
+
+  it('judges a throughput ratio when the modes had the cores to themselves', () => {
+    const [met] = judge([timed('monolith', 2, 800, 0.02), timed('nano', 1.9, 840, 0.03, 0.95)]);
+    assert.equal(met.met, true, met.measured);
+    const [missed] = judge([timed('monolith', 2, 800, 0.02), timed('nano', 1.4, 1140, 0.03, 0.7)]);
+    assert.equal(missed.met, false, missed.measured);
+    assert.match(missed.measured, /0\.70× \(1\.40 vs 2\.00 photos\/s\); by CPU per photo 0\.70× \(1140 vs 800 ms\)/);
+  });
+
+  it('leaves a ratio unjudged when other programs took a tenth of the cores or more during either mode', () => {
+    // Under load the monolith happened to run in a quiet moment: its ratio says 1.36×, its CPU per photo 0.71×.
+    const [target] = judge([timed('monolith', 0.82, 788, 0.66), timed('nano', 1.11, 1113, 0.05, 1.36)]);
+    assert.equal(target.met, undefined, target.measured);
+    assert.match(target.measured, /by CPU per photo 0\.71×/);
   });
 });

@@ -4,13 +4,14 @@ import { filterNames } from '../common/filter-catalog';
 import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../common/types';
 import { TASK_QUEUES } from '../common/task-queues';
 import { installQuietRuntime } from '../lib/logging';
+import { DEFAULT_CONCURRENCY, workflowWorkerOptions } from '../lib/workers';
 import { PLAIN_TASK_QUEUE } from './plain-workflow';
 
 /**
  * The orchestration ceiling's services, doing nothing. `activities` (default): every upload, filter and share
- * activity of the real task queues, for the real processPhoto workflow and workflow worker; plus the plain
- * pipeline's one activity. `plain-workflows`: the workflow worker for the plain six-step pipeline (plain-workflow.ts).
- * What is left is the cost of Temporal: the dev server, the workflow worker and the round trips between them.
+ * activity of the real task queues, for the real processPhoto workflow and for the plain pipeline. `plain-workflows`:
+ * the plain pipeline's workflow worker (plain-workflow.ts), with the real workflow worker's options. What is left is
+ * the cost of Temporal: the dev server, the workflow worker and the round trips between them.
  */
 
 const HASH = '0'.repeat(64);
@@ -37,9 +38,6 @@ const noop = {
   async shareGallery(input: ShareInput): Promise<ShareReceipt> {
     return { target: 'gallery', location: '/dev/null', idempotencyKey: input.idempotencyKey, duplicate: false };
   },
-  async step(): Promise<number> {
-    return 1;
-  },
 };
 
 async function main(): Promise<void> {
@@ -53,12 +51,13 @@ async function main(): Promise<void> {
       ? [
           await Worker.create({
             ...common,
-            taskQueue: `${PLAIN_TASK_QUEUE}-workflows`,
+            ...workflowWorkerOptions(DEFAULT_CONCURRENCY.workflow),
+            taskQueue: PLAIN_TASK_QUEUE,
             workflowsPath: require.resolve('./plain-workflow'),
           }),
         ]
       : await Promise.all(
-          [TASK_QUEUES.upload, TASK_QUEUES.filter, TASK_QUEUES.share, PLAIN_TASK_QUEUE].map((taskQueue) =>
+          [TASK_QUEUES.upload, TASK_QUEUES.filter, TASK_QUEUES.share].map((taskQueue) =>
             Worker.create({ ...common, taskQueue, activities: noop, maxConcurrentActivityTaskExecutions: concurrency }),
           ),
         );

@@ -84,7 +84,7 @@ ${WORKLOAD_LABEL}, on real photographs.
   fused      (c) the same deployment; the caller asks for the filters as one activity (fuse: true)
   nano-single     (b) with one worker process for all services, as a bare \`npm run worker\` (full runs only)
   ceiling    the real workflow with no-op services: what orchestration alone sustains (pipelines/s)
-  ceiling-plain   the same for a plain workflow of six no-op activities
+  ceiling-plain   the same activities called by a plain workflow: Temporal alone, the reference for the ceiling
   monolith-filters   the filter chain alone on photos in memory (full runs only; a reference)
   nano-cluster, ceiling-cluster   nano and ceiling on the production-shape cluster (PostgreSQL, 4 shards; --cluster)
 Prints a table (progress lines go to stderr), and on full runs writes BENCHMARKS.md. Takes a few minutes;

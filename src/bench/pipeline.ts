@@ -9,7 +9,7 @@ import type { ClusterBinaries } from '../provision/temporal-server';
 import type { Child } from '../lib/child-processes';
 import { startNodeProcess, startServer, startWorker } from './cluster';
 import { timeline } from './history';
-import { PLAIN_TASK_QUEUE, sixSteps } from './plain-workflow';
+import { PLAIN_TASK_QUEUE, plainPipeline } from './plain-workflow';
 import { UsageSampler, type Watched } from './procfs';
 import { hopStats, type BenchContext, type Round } from './results';
 import { inFlight } from './stats';
@@ -120,7 +120,7 @@ export async function startPhotoWorkers(
   );
 }
 
-/** The real workflow worker, no-op activity workers, and the plain six-step pipeline's workflow worker. */
+/** The real workflow worker, no-op activity workers, and the plain pipeline's workflow worker. */
 export async function startNoopWorkers(ctx: BenchContext, d: Deployment, env: Record<string, string>): Promise<void> {
   const noop = (role: string) =>
     startNodeProcess({
@@ -161,14 +161,11 @@ async function runWorkflows(
     const workflowId = `bench-${tag}-${process.pid}-${batch}-${i}`;
     ids[i] = workflowId;
     const startMs = performance.now() - t0;
-    const handle =
-      input === 'plain'
-        ? await client.workflow.start(sixSteps, { taskQueue: `${PLAIN_TASK_QUEUE}-workflows`, workflowId })
-        : await client.workflow.start(processPhoto, {
-            taskQueue: TASK_QUEUES.workflow,
-            workflowId,
-            args: [{ source: { path: photo }, ...input }],
-          });
+    const { plain, ...rest } = input;
+    const args = [{ source: { path: photo }, ...rest }] as const;
+    const handle = plain
+      ? await client.workflow.start(plainPipeline, { taskQueue: PLAIN_TASK_QUEUE, workflowId, args })
+      : await client.workflow.start(processPhoto, { taskQueue: TASK_QUEUES.workflow, workflowId, args });
     const result = await handle.result();
     const output = typeof result === 'object' ? result.output.key : undefined;
     return { photo, startMs, endMs: performance.now() - t0, resultAt: Date.now(), output };
@@ -185,8 +182,8 @@ async function historiesOf(client: Client, ids: string[]) {
   return timelines;
 }
 
-/** processPhoto's input, or the plain six-step pipeline. */
-export type PipelineInput = Omit<ProcessPhotoInput, 'source'> | 'plain';
+/** processPhoto's input; `plain`: the same activities run by the plain pipeline (plain-workflow.ts) instead. */
+export type PipelineInput = Omit<ProcessPhotoInput, 'source'> & { plain?: boolean };
 
 /** Warm-up runs, then a few runs one at a time: the hop without any load (orchestration cost, no queueing). */
 export async function warmUp(

@@ -1,18 +1,33 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { FilterActivities } from '../../activities/filters/activities';
+import type { ShareActivities } from '../../activities/share/activities';
+import type { UploadActivities } from '../../activities/upload/upload';
+import { filterOptions, shareOptions, uploadOptions } from '../../workflows/activity-options';
+import type { ProcessPhotoInput } from '../common/workflow-io';
 
 /**
- * The orchestration ceiling's reference pipeline: six activities in a row that do nothing, without processPhoto's
- * search attributes, memo and queries. Bundled only by the benchmark's no-op worker.
+ * The orchestration ceiling's reference: the activities processPhoto runs for the workload (upload, each filter step,
+ * the gallery share), in the same order, on the same task queues, with the same options and inputs, and nothing
+ * else: no validation, search attributes, memo, patches, query or summaries. What processPhoto costs beyond this is
+ * its own bookkeeping. Bundled only by the benchmark's no-op worker (src/bench/noop-worker.ts).
  */
-export const PLAIN_TASK_QUEUE = 'bench-plain';
+export const PLAIN_TASK_QUEUE = 'bench-plain-workflows';
 
-const { step } = proxyActivities<{ step(index: number): Promise<number> }>({
-  taskQueue: PLAIN_TASK_QUEUE,
-  startToCloseTimeout: '1 minute',
-});
+const { upload } = proxyActivities<UploadActivities>(uploadOptions);
+const filters = proxyActivities<FilterActivities>(filterOptions);
+const { shareGallery } = proxyActivities<ShareActivities>(shareOptions);
 
-export async function sixSteps(): Promise<number> {
-  let done = 0;
-  for (let i = 0; i < 6; i++) done += await step(i);
-  return done;
+export async function plainPipeline(input: ProcessPhotoInput): Promise<number> {
+  let image = await upload(input.source);
+  for (const step of input.filters ?? []) {
+    image = await filters[step.filter as keyof FilterActivities]({ image, params: step.params });
+  }
+  const filterNames = (input.filters ?? []).map((s) => s.filter);
+  await shareGallery({
+    image,
+    title: 'photo',
+    filters: filterNames,
+    idempotencyKey: `${workflowInfo().workflowId}:gallery`,
+  });
+  return 1 + filterNames.length + 1;
 }

@@ -106,9 +106,23 @@ const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNa
 export const SPLIT_WORKERS_RSS_TARGET_MB = 700;
 export const SINGLE_WORKER_RSS_TARGET_MB = 450;
 
+/** CPU per run, all the mode's processes together (ms). */
+const totalCpu = (m: ModeResult) => Object.values(m.cpuMsPerJob).reduce((a, b) => a + b, 0);
+
+/**
+ * Other programs' share of the cores above which a ratio of timings is not judged: they take turns with the modes
+ * unevenly, so the ratio measures them (`?` in the targets table, with CPU per photo beside it).
+ */
+export const LOADED_OTHER_CPU = 0.1;
+
 /** Issue 12's targets, judged on this run's numbers. */
 export function judge(modes: ModeResult[]): Target[] {
   const by = (id: string) => modes.find((m) => m.id === id);
+  const loaded = (...ms: ModeResult[]) => ms.some((m) => m.usage.otherCpu >= LOADED_OTHER_CPU);
+  const judged = (met: boolean, ...ms: ModeResult[]) => (loaded(...ms) ? undefined : met);
+  // With every core busy, runs per second follow CPU per run: the sturdier estimate of the ratio under load.
+  const byCpu = (m: ModeResult, reference: ModeResult, unit: string) =>
+    `; by CPU per ${unit} ${f(totalCpu(reference) / totalCpu(m), 2)}× (${f(totalCpu(m))} vs ${f(totalCpu(reference))} ms)`;
   const monolith = by('monolith');
   const targets: Target[] = [];
   for (const [id, goal] of [
@@ -120,8 +134,10 @@ export function judge(modes: ModeResult[]): Target[] {
     targets.push({
       name: `${mode.label}: throughput vs monolith`,
       goal: `≥ ${f(goal, 2)}×`,
-      measured: `${f(mode.ratio, 2)}× (${f(mode.throughput, 2)} vs ${f(monolith.throughput, 2)} photos/s)`,
-      met: mode.ratio! >= goal,
+      measured:
+        `${f(mode.ratio, 2)}× (${f(mode.throughput, 2)} vs ${f(monolith.throughput, 2)} photos/s)` +
+        byCpu(mode, monolith, 'photo'),
+      met: judged(mode.ratio! >= goal, mode, monolith),
     });
   }
   const ceiling = by('ceiling');
@@ -129,10 +145,12 @@ export function judge(modes: ModeResult[]): Target[] {
   if (ceiling && plain) {
     const ratio = ceiling.throughput / plain.throughput;
     targets.push({
-      name: 'ceiling: processPhoto vs plain 6 steps',
+      name: 'ceiling: processPhoto vs plain workflow, same activities',
       goal: '≥ 0.95×',
-      measured: `${f(ratio, 2)}× (${f(ceiling.throughput, 1)} vs ${f(plain.throughput, 1)} pipelines/s)`,
-      met: ratio >= 0.95,
+      measured:
+        `${f(ratio, 2)}× (${f(ceiling.throughput, 1)} vs ${f(plain.throughput, 1)} pipelines/s)` +
+        byCpu(ceiling, plain, 'pipeline'),
+      met: judged(ratio >= 0.95, ceiling, plain),
     });
   }
   for (const id of ['nano', 'fused', 'nano-single'] as const) {
@@ -142,7 +160,7 @@ export function judge(modes: ModeResult[]): Target[] {
       name: `${mode.label}: hop p50 at ${mode.inFlight} in flight vs idle`,
       goal: '≤ 1.5×',
       measured: `${f(mode.hops.p50 / mode.idleHops.p50, 2)}× (${f(mode.hops.p50, 1)} vs ${f(mode.idleHops.p50, 1)} ms)`,
-      met: mode.hops.p50 <= 1.5 * mode.idleHops.p50,
+      met: judged(mode.hops.p50 <= 1.5 * mode.idleHops.p50, mode),
     });
   }
   for (const id of ['nano', 'fused', 'nano-single'] as const) {
@@ -237,7 +255,7 @@ export function processTable(modes: ModeResult[]) {
       const p = m.usage.processes.find((x) => x.label === l);
       return p ? `${f(m.cpuMsPerJob[l])} ms, ${f(p.peakRss / MB)} MB` : '';
     }),
-    `${f(Object.values(m.cpuMsPerJob).reduce((a, b) => a + b, 0))} ms`,
+    `${f(totalCpu(m))} ms`,
   ]);
   return table(head, rows, ['l', ...labels.map(() => 'r' as const), 'r']);
 }
@@ -245,7 +263,7 @@ export function processTable(modes: ModeResult[]) {
 export function targetTable(targets: Target[]) {
   return table(
     ['target', 'goal', 'measured', 'met'],
-    targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? '?' : t.met ? 'yes' : 'NO']),
+    targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? '? (others busy)' : t.met ? 'yes' : 'NO']),
     ['l', 'l', 'l', 'l'],
   );
 }

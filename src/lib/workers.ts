@@ -116,6 +116,13 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
   }
 }
 
+/** A workflow worker's limits for `limit` workflow tasks at once (the benchmark's plain pipeline gets the same). */
+export function workflowWorkerOptions(
+  limit: number,
+): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'> {
+  return { maxConcurrentWorkflowTaskExecutions: Math.min(limit, 40), maxCachedWorkflows: Math.max(limit * 10, 100) };
+}
+
 /** One Temporal worker per chosen service, each polling its own task queue. */
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const { inboxDir, upload } = setup.config;
@@ -139,8 +146,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         return Worker.create({
           ...common,
           taskQueue: TASK_QUEUES.workflow,
-          maxConcurrentWorkflowTaskExecutions: Math.min(limit, 40),
-          maxCachedWorkflows: Math.max(limit * 10, 100),
+          ...workflowWorkerOptions(limit),
           ...workflowCode(setup),
         });
       }

@@ -75,7 +75,7 @@ describe(`${RUNS} runs of 12–18 MP photographs at once, default worker concurr
       const mp = (p.width * p.height) / 1e6;
       assert.ok(mp >= 12 && mp <= 18, `${p.file}: ${mp.toFixed(2)} MP`);
     }
-    // As `npm run worker` starts them (MALLOC_ARENA_MAX=2), one process per service group, default concurrency.
+    // As `npm run worker` starts them (its allocator settings), one process per service group, default concurrency.
     const workers: WorkerProcess[] = [];
     for (const service of SERVICE_NAMES) {
       workers.push(
@@ -84,7 +84,7 @@ describe(`${RUNS} runs of 12–18 MP photographs at once, default worker concurr
           address,
           dataDir: world.dataDir,
           name: service,
-          env: { MALLOC_ARENA_MAX: '2' },
+          env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' },
         }),
       );
     }
