@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ChainInput } from '../../activities/filters/fused-chain';
 import { filterNames } from '../common/filter-catalog';
+import type { Tally } from '../common/retention';
 import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../common/types';
 import { TASK_QUEUES } from '../common/task-queues';
 import { installQuietRuntime } from '../lib/logging';
@@ -34,6 +35,9 @@ const noop = {
   ),
   async applyChain(input: ChainInput): Promise<ImageRef> {
     return input.image;
+  },
+  async deleteScratch(): Promise<Tally> {
+    return { objects: 0, bytes: 0 };
   },
   async shareGallery(input: ShareInput): Promise<ShareReceipt> {
     return { target: 'gallery', location: '/dev/null', idempotencyKey: input.idempotencyKey, duplicate: false };
