@@ -114,13 +114,13 @@ describe('processPhoto on the time-skipping server', () => {
         { activity: 'resize', stage: 'filter', step: 'resize', stepsDone: 1, stepsTotal: 5 },
         { activity: 'sepia', stage: 'filter', step: 'sepia', stepsDone: 2, stepsTotal: 5 },
         { activity: 'output', stage: 'filter', step: 'output', stepsDone: 3, stepsTotal: 5 },
-        // The run's intermediates go once the filters are done: upkeep, not a step of the plan.
-        { activity: 'deleteScratch', stage: 'filter', step: 'output', stepsDone: 4, stepsTotal: 5 },
         { activity: 'shareGallery', stage: 'share', step: 'share:gallery', stepsDone: 4, stepsTotal: 5 },
+        // The run's intermediates go when it ends: upkeep, not a step of the plan.
+        { activity: 'deleteScratch', stage: 'done', step: 'done', stepsDone: 5, stepsTotal: 5 },
       ],
     );
     assert.deepEqual(atStart[1].progress.currentArtifact, result.original, 'resize starts from the original');
-    assert.deepEqual(atStart[5].progress.currentArtifact, result.output, 'the share starts from the output');
+    assert.deepEqual(atStart[4].progress.currentArtifact, result.output, 'the share starts from the output');
     assert.deepEqual(stage(final), { stage: 'done', step: 'done', stepsDone: 5, stepsTotal: 5 });
     assert.deepEqual(final.shares, result.shares);
   });

@@ -141,6 +141,8 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     progress.finished!.push({ step: progress.step, ...(artifact ? { artifact } : {}) });
   };
 
+  // The run's scratch scope once its filters use one: its intermediates are deleted when the run ends (below).
+  let scratch: string | undefined;
   try {
     enter('upload', 'upload', perStage ? runAttributes : []);
     const original = await upload.executeWithOptions({ summary: `upload ${sourceName}`.slice(0, 200) }, [input.source]);
@@ -166,24 +168,21 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
       plan = [];
     }
     // Added after runs were live, so behind patched(). Every step before the output stores its result in this run's
-    // own scratch folder, deleted once the filters are done however they end: identical runs share the blobs of the
-    // content-addressed area, so deleting an intermediate there could take one from a run still going. Only runs
-    // with intermediates ask (the fused path keeps them in memory): the others are spared the patch's marker.
+    // own scratch folder, deleted when the run ends however it ends (the previews of a run waiting for review stay
+    // until then): identical runs share the blobs of the content-addressed area, so deleting an intermediate there
+    // could take one from a run still going. Only runs with intermediates ask (the fused path keeps them in
+    // memory): the others are spared the patch's marker.
     const { runId } = workflowInfo();
-    const scratch = plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch') ? runId : undefined;
-    try {
-      for (const [index, step] of plan.entries()) {
-        enter('filter', step.filter);
-        const intermediate = scratch !== undefined && index < plan.length - 1;
-        image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
-          { summary: describeStep(step).slice(0, 200) },
-          [{ image, params: step.params, ...(intermediate ? { scratch } : {}) }],
-        );
-        steps.push({ filter: step.filter, image });
-        done(image);
-      }
-    } finally {
-      if (scratch !== undefined) await deleteScratch(services, scratch);
+    if (plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch')) scratch = runId;
+    for (const [index, step] of plan.entries()) {
+      enter('filter', step.filter);
+      const intermediate = scratch !== undefined && index < plan.length - 1;
+      image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
+        { summary: describeStep(step).slice(0, 200) },
+        [{ image, params: step.params, ...(intermediate ? { scratch } : {}) }],
+      );
+      steps.push({ filter: step.filter, image });
+      done(image);
     }
     // Added after runs were live, so behind patched(): runs started before replay as they ran (test/replay.test.ts).
     // Where the output is, on the run itself: shown by the Web UI and `temporal workflow describe` without a worker,
@@ -217,6 +216,8 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     progress.stage = 'failed';
     progress.error = (err as Error).message;
     throw err;
+  } finally {
+    if (scratch !== undefined) await deleteScratch(services, scratch);
   }
 }
 

@@ -132,8 +132,8 @@ describe(`${RUNS} runs at once on ${WORKER_PROCESSES} worker processes`, { timeo
           'upload:completed',
           'resize:completed',
           'output:completed',
-          'deleteScratch:completed',
           'shareGallery:completed',
+          'deleteScratch:completed',
         ],
         handle.workflowId,
       );

@@ -74,8 +74,8 @@ describe('the Temporal server killed mid-run', { timeout: 5 * 60_000 }, () => {
       'resize:completed',
       'grayscale:completed',
       'output:completed',
-      'deleteScratch:completed',
       'shareGallery:completed',
+      'deleteScratch:completed',
     ]);
 
     // The worker process rode out the outage: the same process served the rest of the run.

@@ -140,6 +140,26 @@ describe('the photo site in a browser', () => {
         await first.locator('a', { hasText: 'run' }).click();
         await page.waitForURL(`${web.base}/runs/${workflowId}`);
         await waitForStatus(page, 'COMPLETED');
+
+        // The ended run's intermediates are gone from the store: a browser that did not keep their previews is told
+        // so; the original and the output still show. (A tall window: the previews load lazily.)
+        const later = await open({ viewport: { width: 1280, height: 4000 } });
+        try {
+          await later.page.goto(`${web.base}/runs/${workflowId}`);
+          await waitForStatus(later.page, 'COMPLETED');
+          for (const step of ['resize', 'sepia', 'watermark']) {
+            await later.page.waitForSelector(`[data-step="${step}"] p.hint:text("deleted when the run ended")`);
+          }
+          await later.page.waitForFunction(() =>
+            ['upload', 'output'].every((step) => {
+              const image = document.querySelector<HTMLImageElement>(`[data-step="${step}"] img`);
+              return image?.complete && image.naturalWidth > 0;
+            }),
+          );
+          assert.deepEqual(later.problems, []);
+        } finally {
+          await later.close();
+        }
       });
       assert.deepEqual(problems, []);
     } finally {

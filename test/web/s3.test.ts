@@ -59,14 +59,18 @@ describe('the photo site on the S3 driver', () => {
     assert.equal(last.status, 'COMPLETED');
     assert.ok(last.steps.every((s) => s.state === 'done'));
 
-    const resize = last.steps.find((s) => s.name === 'resize')!.artifact!;
-    const preview = Buffer.from(await (await fetch(`${web.base}${resize.preview}`)).arrayBuffer());
+    // The output stays in the bucket; the run's intermediates went from it when the run ended.
+    const output = last.steps.find((s) => s.name === 'output')!.artifact!;
+    const preview = Buffer.from(await (await fetch(`${web.base}${output.preview}`)).arrayBuffer());
     assert.deepEqual(
       await sharp(preview)
         .metadata()
         .then((m) => [m.format, m.width]),
       ['jpeg', 320],
     );
+    const resize = last.steps.find((s) => s.name === 'resize')!.artifact!;
+    assert.match(resize.preview, /[?&]scope=/, 'the resize step stored its result in the run scratch');
+    assert.equal((await fetch(`${web.base}${resize.preview}`)).status, 404);
 
     const gallery = (await (await fetch(`${web.base}/api/gallery`)).json()) as {
       items: { workflowId: string; image: string; title: string }[];

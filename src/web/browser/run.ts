@@ -16,6 +16,12 @@ const STATE_LABELS: Record<StepView['state'], string> = { ...ITEM_STATE_LABELS, 
 
 function artifactFigure(artifact: ArtifactView, width: number, caption: string): HTMLElement {
   const image = el('img', { src: sized(artifact.preview, width), alt: caption, loading: 'lazy' });
+  // A run's intermediates are deleted when it ends (README, Retention): say so rather than show a broken image.
+  if (artifact.preview.includes('scope=')) {
+    image.addEventListener('error', () => image.replaceWith(el('p', { class: 'hint' }, 'deleted when the run ended')), {
+      once: true,
+    });
+  }
   const whole = artifact.format === 'raw' ? null : `/api/blobs/${artifact.key}`;
   return el(
     'figure',
