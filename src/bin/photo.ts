@@ -53,7 +53,7 @@ ${filterHelp()}
 
 Share targets: gallery (index.html and images in NANO_PHOTOS_GALLERY_URL, else under NANO_PHOTOS_DATA_DIR), webhook (Slack/Discord-style POST to
 the worker's NANO_PHOTOS_WEBHOOK_URL, HMAC-signed with NANO_PHOTOS_WEBHOOK_SECRET).
-Disk use: a run's intermediates are deleted when its filters are done, whatever the ending; originals and outputs
+Disk use: a run's intermediates are deleted when the run ends, whatever the ending; originals and outputs
 are kept NANO_PHOTOS_RETENTION after their last use (default ${DEFAULT_RETENTION}, at least 31 days). The sweep deletes
 older ones and the intermediates of runs that ended without deleting theirs (terminated runs); workers with the
 workflow service schedule it. The gallery's published copies are not touched.

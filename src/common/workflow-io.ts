@@ -26,7 +26,7 @@ export interface ProcessPhotoResult {
   original: ImageRef;
   /** The final, encoded image. */
   output: ImageRef;
-  /** Every step's image; those before the output are the run's intermediates, deleted once its filters are done. */
+  /** Every step's image; those before the output are the run's intermediates, deleted when the run ends. */
   steps: { filter: string; image: ImageRef }[];
   shares: ShareReceipt[];
   /** Runs started with `review`: the decision. Anything but `approved` means nothing was shared. */

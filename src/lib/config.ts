@@ -110,7 +110,7 @@ export interface PhotoConfig {
   codecPort: number;
   /**
    * How long originals and outputs are kept after their last use (NANO_PHOTOS_RETENTION); a run's intermediates go
-   * when its filters are done.
+   * when the run ends.
    */
   retentionMs: number;
   /** Pixels a filter worker holds at once across its activities (NANO_PHOTOS_FILTER_PIXEL_BUDGET). */

@@ -100,7 +100,7 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
         ...createChainActivities(deps),
         // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
         ...createFitActivities({ store }),
-        // deleteScratch: a run's intermediates, when its filters are done; sweepStore: the store's retention.
+        // deleteScratch: a run's intermediates, when it ends; sweepStore: the store's retention.
         ...createScratchActivities({ store: stores.store }),
         ...createSweepActivities({ store: stores.store, retentionMs: setup.config.retentionMs }),
       };

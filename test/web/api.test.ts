@@ -108,7 +108,7 @@ describe('the JSON API', () => {
     );
     assert.deepEqual(input.source, { blob: `${createHash('sha256').update(photo).digest('hex')}.jpg` });
 
-    // Intermediates are the run's own (its scratch) and deleted once its filters are done: their previews say so.
+    // Intermediates are the run's own (its scratch) and deleted when the run ends: their previews say so.
     const resize = last.steps[1].artifact!;
     assert.equal(resize.format, 'raw');
     assert.match(resize.preview, /^\/api\/previews\/[0-9a-f]{64}\.raw\?scope=[0-9a-f-]+&shape=300x200x3$/);
