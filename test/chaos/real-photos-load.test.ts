@@ -115,7 +115,9 @@ describe(`${RUNS} runs of 12–18 MP photographs at once, default worker concurr
       const records = await activityRecords(handle);
       assert.deepEqual(
         records.map((a) => `${a.type}:${a.outcome}:${a.attempt}`),
-        ['upload', ...WORKLOAD_FILTERS.map((s) => s.filter), 'shareGallery'].map((t) => `${t}:completed:1`),
+        ['upload', ...WORKLOAD_FILTERS.map((s) => s.filter), 'shareGallery', 'deleteScratch'].map(
+          (t) => `${t}:completed:1`,
+        ),
         handle.workflowId,
       );
       for (const a of records.filter((r) => WORKLOAD_FILTERS.some((s) => s.filter === r.type)))

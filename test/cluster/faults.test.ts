@@ -12,7 +12,8 @@ import { SERVICE_NAMES } from '../../src/common/task-queues';
 
 const RUNS = 6;
 const FILTER_DELAY_MS = 2_000;
-const STEPS = ['upload', 'resize', 'grayscale', 'output', 'shareGallery'];
+// The run's intermediates are deleted when it ends: deleteScratch is its last activity.
+const STEPS = ['upload', 'resize', 'grayscale', 'output', 'shareGallery', 'deleteScratch'];
 
 /**
  * Faults on the real engine: the server process, then PostgreSQL's postmaster, killed with SIGKILL while runs are

@@ -74,6 +74,7 @@ describe(
         'resize',
         'output',
         'shareGallery',
+        'deleteScratch',
       ]);
       for (const w of workers) assert.ok(w.running(), `${w.name} still runs`);
     });

@@ -89,6 +89,7 @@ describe('the pipeline on a production-shape Temporal (PostgreSQL, 4 shards)', {
       'sepia',
       'output',
       'shareGallery',
+      'deleteScratch',
     ]);
     // Visibility on PostgreSQL answers queries on the project's search attributes.
     await waitFor('the run to be listed by its photo hash', async () => {
