@@ -7,7 +7,7 @@ import { sweepOptions } from './activity-options';
 const { sweepStore: sweep } = proxyActivities<SweepActivities>(sweepOptions);
 
 /**
- * Keeps the blob store bounded: run by a Temporal Schedule (src/lib/sweep-schedule.ts) or `npm run photo -- sweep`.
+ * Keeps the blob store bounded: run by a Temporal Schedule (src/lib/store-sweep.ts) or `npm run photo -- sweep`.
  * The cutoff is workflow time minus the retention; the filter service, which owns the store, deletes what is older
  * and the intermediates of runs that ended without deleting theirs.
  */
