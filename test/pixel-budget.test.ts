@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { PixelBudget } from '../activities/filters/pixel-budget';
+import { PixelBudget } from '../activities/shared/pixel-budget';
 
 /** A job that runs until released, recording when it started. */
 function gate() {

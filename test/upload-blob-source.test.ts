@@ -37,6 +37,7 @@ function upload(source: unknown): Promise<ImageRef> {
       maxRedirects: 0,
       allowedRoots: [],
       allowedNetworks: [],
+      pixelBudget: 1_000_000,
     },
   });
   return env().run(upload, source as UploadSource);

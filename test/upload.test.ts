@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import type { ImageRef, UploadSource } from '../src/common/types';
 import type { Resolver } from '../activities/upload/fetch-url';
 import { createUploadActivities } from '../activities/upload/upload';
+import { PixelBudget } from '../activities/shared/pixel-budget';
 import { FileBlobStore } from '../src/lib/blob-store';
 import type { UploadLimits } from '../src/lib/config';
 import { parseNetwork } from '../src/lib/ip-networks';
@@ -36,6 +37,7 @@ const baseLimits = (): UploadLimits => ({
   maxPixels: 50_000_000,
   fetchTimeoutMs: 5_000,
   maxRedirects: 3,
+  pixelBudget: 50_000_000,
   allowedRoots: [files],
   // The test's HTTP server listens on loopback: a deliberate internal source, as NANO_PHOTOS_URL_ALLOW would list.
   allowedNetworks: [parseNetwork('127.0.0.1/32')!],
@@ -260,6 +262,17 @@ describe('upload accepts', () => {
     assert.equal(first.key, second.key);
     const stored = (await readdir(blobDir, { recursive: true })).filter((name) => name.endsWith('.jpg'));
     assert.equal(stored.length, 1);
+  });
+
+  test("eight at once, decoding no more pixels at a time than the worker's budget", async () => {
+    const budget = new PixelBudget(2_000_000);
+    const store = new FileBlobStore(await mkdtemp(path.join(tmp, 'blobs-')));
+    const { upload } = createUploadActivities({ store, limits: baseLimits(), budget });
+    const megapixel = await file('megapixel.jpg', await images.jpeg({ width: 1000, height: 1000 }));
+    const refs = await Promise.all(Array.from({ length: 8 }, () => mockEnv().run(upload, { path: megapixel })));
+    assert.deepEqual(new Set((refs as ImageRef[]).map((ref) => `${ref.width}x${ref.height}`)), new Set(['1000x1000']));
+    // Two decodes ran together, never three.
+    assert.equal(budget.peak, 2_000_000);
   });
 });
 

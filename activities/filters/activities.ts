@@ -13,7 +13,7 @@ import { checkImageRef, SCRATCH_SCOPE } from '../../src/common/image-ref';
 import { applyFilter } from './operations';
 import { heartbeatingSleep, withHeartbeat } from '../shared/heartbeat';
 import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } from '../shared/image-io';
-import { PixelBudget } from './pixel-budget';
+import { PixelBudget } from '../shared/pixel-budget';
 import { processingFailure } from './processing-failure';
 import { invalidInput } from '../../src/common/params';
 import type { FilterInput, ImageRef } from '../../src/common/types';

@@ -7,6 +7,7 @@ import type { BlobStore } from '../../src/lib/blob-store';
 import type { UploadLimits } from '../../src/lib/config';
 import { download, httpUrl, type Resolver } from './fetch-url';
 import { DECODE_LIMITS } from '../shared/image-io';
+import { PixelBudget } from '../shared/pixel-budget';
 import { invalidInput } from '../../src/common/params';
 import { assertSafeSvg } from './svg-safety';
 import { extensionOf, formatOf, IMAGE_FORMATS } from '../../src/common/formats';
@@ -24,9 +25,16 @@ export interface UploadDeps {
   limits: UploadLimits;
   /** Host name resolution for URL uploads; tests answer with addresses of their choosing. */
   resolve?: Resolver;
+  /** Pixels the worker's uploads decode at once (shared by its upload activities); by default a budget of their own. */
+  budget?: PixelBudget;
 }
 
-export function createUploadActivities({ store, limits, resolve }: UploadDeps) {
+export function createUploadActivities({
+  store,
+  limits,
+  resolve,
+  budget = new PixelBudget(limits.pixelBudget),
+}: UploadDeps) {
   return {
     async upload(source: UploadSource): Promise<ImageRef> {
       const parsed = parseSource(source);
@@ -38,7 +46,7 @@ export function createUploadActivities({ store, limits, resolve }: UploadDeps) {
             : await readBlob(store, parsed.blob, limits.maxBytes);
       // A local file's size was checked by stat; a download (say, a 204 answer) can be empty too.
       if (data.length === 0) throw invalidInput('upload: the download is empty (0 bytes); expected an image');
-      const image = await inspect(data, limits.maxPixels);
+      const image = await inspect(data, limits.maxPixels, budget);
       // Only now, with every check passed, does anything reach the store.
       const blob = await store.put(data, extensionOf(image.format));
       return { ...blob, ...image };
@@ -204,6 +212,7 @@ async function fetchRemote(url: URL, limits: UploadLimits, resolve?: Resolver): 
 async function inspect(
   data: Buffer,
   maxPixels: number,
+  budget: PixelBudget,
 ): Promise<Pick<ImageRef, 'width' | 'height' | 'channels'> & { format: ImageFormat }> {
   assertSafeSvg(data); // before sharp parses anything
   // limitInputPixels is checked against the header, so a decompression bomb fails before any decoding. Animated
@@ -217,9 +226,15 @@ async function inspect(
   const format = IMAGE_FORMATS.find((accepted) => accepted === name);
   if (!format)
     throw invalidInput(`upload: not a supported image: detected ${name}; expected one of ${IMAGE_FORMATS.join(', ')}`);
-  // Decoded to memory (one band, to hold a third of the pixels): stats() misses a truncated JPEG about a third of the
-  // times when decodes run at once (test/upload.test.ts), a decode to a buffer never does.
-  await image.extractChannel(0).raw().toBuffer().catch(fail);
+  // Every pixel decoded (no shrink-on-load), averaged down as it streams into a 64 x 64 buffer: an image-sized buffer
+  // is never held, which took about 90 MB off the peak of four uploads at once (BENCHMARKS.md). A decode to a
+  // buffer notices every truncated file, also with decodes running at once; stats() missed about a third of them
+  // (test/upload.test.ts).
+  // The decoder's own memory grows with the pixels (a progressive JPEG's coefficients: about 3 bytes a pixel), so
+  // the decode waits until they fit in the worker's budget.
+  const decode = () =>
+    image.extractChannel(0).resize(64, 64, { fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer().catch(fail);
+  await budget.run(meta.width * meta.height, decode, activityContext()?.cancellationSignal);
   // Dimensions as displayed: EXIF orientations 5-8 turn the stored pixels by 90 degrees. sharp >= 0.34 reports
   // them as autoOrient; the swap is for metadata without it.
   const upright = meta.autoOrient ?? ((meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : meta);

@@ -28,7 +28,7 @@ export interface MonolithConfig {
 }
 
 async function main(config: MonolithConfig): Promise<void> {
-  tuneProcess();
+  await tuneProcess();
   const settings = loadConfig({ ...process.env, NANO_PHOTOS_DATA_DIR: config.dataDir });
   const store = openBlobStore(settings.blobStore);
   const { upload } = createUploadActivities({ store, limits: settings.upload });

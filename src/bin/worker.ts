@@ -31,7 +31,8 @@ created at start); NANO_PHOTOS_URL_ALLOW (comma-separated networks URL uploads m
 internet, e.g. 10.1.0.0/16; default none); NANO_PHOTOS_WEBHOOK_URL and NANO_PHOTOS_WEBHOOK_SECRET, NANO_PHOTOS_BLUESKY_SERVICE,
 NANO_PHOTOS_BLUESKY_HANDLE and NANO_PHOTOS_BLUESKY_APP_PASSWORD (share target secrets live here, never in
 workflow input); NANO_PHOTOS_FILTER_PIXEL_BUDGET (pixels, input plus output, the filter worker holds at once;
-default 200000000, about 4 bytes each at most); NANO_PHOTOS_CODEC_KEYS (encrypt payloads: <key id>:<base64 32
+default 200000000, about 4 bytes each at most); NANO_PHOTOS_UPLOAD_PIXEL_BUDGET (pixels the upload worker
+decodes at once; default 200000000); NANO_PHOTOS_CODEC_KEYS (encrypt payloads: <key id>:<base64 32
 bytes>,... the first one encrypts; the same on every worker and client; default off); NANO_PHOTOS_FILTER_DELAY_MS
 (slow every filter down, for crash demos), NANO_PHOTOS_METRICS_ADDRESS (host:port of a Prometheus endpoint for
 this worker; off by default); NANO_PHOTOS_RETENTION (how long originals and outputs are kept after their last
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   installQuietRuntime(config.metricsAddress);
-  tuneProcess(services);
+  await tuneProcess(services);
   const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({

@@ -35,6 +35,8 @@ export interface UploadLimits {
    * the inbox, so a caller cannot publish any image the worker happens to be able to read.
    */
   allowedRoots: string[];
+  /** Pixels the upload worker decodes at once across its uploads (NANO_PHOTOS_UPLOAD_PIXEL_BUDGET). */
+  pixelBudget: number;
 }
 
 export interface WebhookSettings {
@@ -317,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
       maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
       allowedNetworks: networkList(env, 'NANO_PHOTOS_URL_ALLOW'),
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
+      pixelBudget: integer(env, 'NANO_PHOTOS_UPLOAD_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     },
     web: {
       host: env.NANO_PHOTOS_WEB_HOST ?? '127.0.0.1',

@@ -1,11 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import sharp from 'sharp';
 import type { ServiceName } from '../common/task-queues';
 
+/** The services that decode and encode images. */
+const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
+
 /**
- * Process-wide settings for a long-running worker (the benchmark's monolith applies the same, as an image-only
- * process). Measured with `npm run bench` on 2 cores; see BENCHMARKS.md. Two more live in the environment, since
+ * Process-wide settings for a long-running worker of `services` (the benchmark's monolith applies the same, with none
+ * named: an image-only process). Measured with `npm run bench` on 2 cores; see BENCHMARKS.md. Two more live in the environment, since
  * they must be set before the process starts: `npm run worker` sets MALLOC_ARENA_MAX=2 (glibc keeps fewer malloc
  * arenas for libvips' threads: about 10 % less worker RSS) and MALLOC_MMAP_THRESHOLD_=1048576 (every buffer of a
  * megabyte or more, i.e. every image, gets its own mapping, returned to the system when freed; without it glibc
@@ -14,10 +16,12 @@ import type { ServiceName } from '../common/task-queues';
  * libuv's 4 (tsx creates the pool before this module runs, so only the environment could change it, and 8 measured
  * no better on 2 cores).
  */
-export function tuneProcess(services: readonly ServiceName[] = []): void {
+export async function tuneProcess(services: readonly ServiceName[] = []): Promise<void> {
   // libvips' operation cache only helps when the same operations repeat on the same images; a service sees each
-  // image once, so the cache is memory held for nothing (sharp's advice for long-running services).
-  sharp.cache(false);
+  // image once, so the cache is memory held for nothing (sharp's advice for long-running services). Processes
+  // without image services never load sharp (src/lib/workers.ts).
+  const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
+  if (images) (await import('sharp')).default.cache(false);
   // The workflow worker is the orchestrator: when all cores are busy, every activity-to-activity hop waits for it.
   // Image work runs at a lower CPU priority (nice 10) so it takes only what orchestration leaves: the whole
   // process when it runs no workflows, else just libvips' threads. Throughput stays the same (the cores stay

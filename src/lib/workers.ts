@@ -1,14 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
-import { createChainActivities } from '../../activities/filters/fused-chain';
-import { createFilterActivities } from '../../activities/filters/activities';
-import { createFitActivities } from '../../activities/filters/fit-image';
-import { PixelBudget } from '../../activities/filters/pixel-budget';
-import { createShareActivities } from '../../activities/share/activities';
-import { createUploadActivities } from '../../activities/upload/upload';
-import { createScratchActivities } from '../../activities/store/scratch';
-import { createSweepActivities } from '../../activities/store/sweep';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
 import { openBlobStore, openObjectStore, probeStore, type ContentAddressedStore, type ObjectStore } from './blob-store';
 import type { PhotoConfig } from './config';
@@ -81,13 +73,31 @@ async function openStores(setup: WorkerSetup): Promise<Stores> {
   return { store, gallery };
 }
 
-function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerSetup, stores: Stores): object {
+/**
+ * A service's activities, their modules loaded only here: a process loads the code of the services it runs (the
+ * workflow and share workers do without sharp and libvips).
+ */
+async function activitiesFor(
+  service: Exclude<ServiceName, 'workflow'>,
+  setup: WorkerSetup,
+  stores: Stores,
+): Promise<object> {
   const store = meteredStore(stores.store, service);
   const gallery = stores.gallery;
   switch (service) {
-    case 'upload':
+    case 'upload': {
+      const { createUploadActivities } = await import('../../activities/upload/upload.js');
       return createUploadActivities({ store, limits: setup.config.upload });
+    }
     case 'filter': {
+      const [filters, chain, fit, scratch, sweep, { PixelBudget }] = await Promise.all([
+        import('../../activities/filters/activities.js'),
+        import('../../activities/filters/fused-chain.js'),
+        import('../../activities/filters/fit-image.js'),
+        import('../../activities/store/scratch.js'),
+        import('../../activities/store/sweep.js'),
+        import('../../activities/shared/pixel-budget.js'),
+      ]);
       // One budget for every filter activity of this worker, the fused chain's included.
       const deps = {
         store,
@@ -95,17 +105,18 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
         budget: new PixelBudget(setup.config.filterPixelBudget),
       };
       return {
-        ...createFilterActivities(deps),
+        ...filters.createFilterActivities(deps),
         // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
-        ...createChainActivities(deps),
+        ...chain.createChainActivities(deps),
         // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
-        ...createFitActivities({ store }),
+        ...fit.createFitActivities({ store }),
         // deleteScratch: a run's intermediates, when it ends; sweepStore: the store's retention.
-        ...createScratchActivities({ store: stores.store }),
-        ...createSweepActivities({ store: stores.store, retentionMs: setup.config.retentionMs }),
+        ...scratch.createScratchActivities({ store: stores.store }),
+        ...sweep.createSweepActivities({ store: stores.store, retentionMs: setup.config.retentionMs }),
       };
     }
-    case 'share':
+    case 'share': {
+      const { createShareActivities } = await import('../../activities/share/activities.js');
       return createShareActivities({
         store,
         gallery,
@@ -113,6 +124,7 @@ function activitiesFor(service: Exclude<ServiceName, 'workflow'>, setup: WorkerS
         bluesky: setup.config.bluesky,
         killAfterBlueskyPost: setup.config.killAfterBlueskyPost,
       });
+    }
   }
 }
 
@@ -140,7 +152,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   // Crash tests mark (and may hold at) points of image work: only after the start-up probe, which writes too.
   if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   return Promise.all(
-    setup.services.map((service) => {
+    setup.services.map(async (service) => {
       const limit = setup.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service];
       if (service === 'workflow') {
         return Worker.create({
@@ -153,7 +165,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       return Worker.create({
         ...common,
         taskQueue: TASK_QUEUES[service],
-        activities: activitiesFor(service, setup, stores),
+        activities: await activitiesFor(service, setup, stores),
         maxConcurrentActivityTaskExecutions: limit,
         interceptors: { activity: [activityMetrics(service), ...(setup.activityInterceptors ?? [])] },
       });

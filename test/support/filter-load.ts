@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createFilterActivities } from '../../activities/filters/activities';
-import { PixelBudget } from '../../activities/filters/pixel-budget';
+import { PixelBudget } from '../../activities/shared/pixel-budget';
 import type { ImageRef } from '../../src/common/types';
 import { FileBlobStore } from '../../src/lib/blob-store';
 

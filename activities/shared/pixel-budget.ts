@@ -1,7 +1,7 @@
 /**
- * Bounds the pixels a filter worker holds at once, across all its activities: a limit on the number of activities
- * alone lets eight 100-megapixel jobs take gigabytes. Each job asks for its pixels (input plus output) before it
- * reads its image and gives them back when done. Jobs start in the order they asked, so a large one is not passed
+ * Bounds the pixels an image service holds at once, across all its activities: a limit on the number of activities
+ * alone lets eight 100-megapixel jobs take gigabytes. Each job asks for its pixels (a filter: input plus output, an
+ * upload: the image it decodes) before it holds them and gives them back when done. Jobs start in the order they asked, so a large one is not passed
  * over forever by small ones; one job larger than the whole budget runs when nothing else does.
  */
 export class PixelBudget {
