@@ -40,6 +40,12 @@ export const filterOptions: ActivityOptions = {
 };
 
 /**
+ * A step sent to the filter worker that holds its input in memory waits this long for that worker to take it; then
+ * it goes to the shared queue, where any worker makes the input again (a worker that is gone, or too busy).
+ */
+export const HELD_START_TIMEOUT = '10 seconds';
+
+/**
  * Share targets are other people's services: ride out an outage of an hour or more (attempts back off to 5 minutes
  * apart, about 2 hours in all) and then give up, so a run never waits forever.
  */

@@ -1,4 +1,11 @@
-import { ApplicationFailure, type ActivityOptions, type SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  TimeoutType,
+  type ActivityOptions,
+  type SearchAttributeUpdatePair,
+} from '@temporalio/common';
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -22,9 +29,16 @@ import { SCRATCH_SCOPE } from '../src/common/image-ref';
 import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
 import { invalidInput } from '../src/common/params';
 import type { ShareActivities } from '../activities/share/activities';
-import { filterOptions, shareOptions, uploadOptions } from './activity-options';
+import { filterOptions, HELD_START_TIMEOUT, shareOptions, uploadOptions } from './activity-options';
 import type { ReviewOutcome } from '../src/common/review';
-import { SOURCE_KINDS, type FilterStep, type ImageRef, type ShareInput, type ShareReceipt } from '../src/common/types';
+import {
+  SOURCE_KINDS,
+  type FilterInput,
+  type FilterStep,
+  type ImageRef,
+  type ShareInput,
+  type ShareReceipt,
+} from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
 import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
 import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
@@ -97,7 +111,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   };
   setHandler(progressQuery, () => progress);
   const review = reviewGate(progress);
-  const { chain, targets, review: reviewRequest } = validateInput(input);
+  const { chain, targets, review: reviewRequest, intermediates } = validateInput(input);
   // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts); one
   // patch for both, as each patched() costs a run a marker and a search-attribute update. Work that cannot fit is
   // refused before it holds a worker's memory: what the chain alone tells now, the rest once the upload has measured
@@ -105,7 +119,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const guarded = patched('size-limit-cancel-compensation');
   if (guarded) checkChainSize(chain);
   const services = guarded ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
-  const { upload, filters, fused } = services;
+  const { upload, fused } = services;
   progress.stepsTotal = 1 + chain.length + (chain.at(-1)?.filter === 'output' ? 0 : 1) + targets.length;
   progress.plan = [
     'upload',
@@ -172,15 +186,19 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     // until then): identical runs share the blobs of the content-addressed area, so deleting an intermediate there
     // could take one from a run still going. Only runs with intermediates ask (the fused path keeps them in
     // memory): the others are spared the patch's marker.
+    // Runs that ask for intermediates in memory (no history before it has `intermediates`: no patch needed) hold
+    // each step's result in the worker that made it, with the recipe to make it again anywhere (see filterStep).
     const { runId } = workflowInfo();
-    if (plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch')) scratch = runId;
+    const holding = intermediates === 'memory' && plan.length > 1;
+    if (!holding && plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch')) scratch = runId;
     for (const [index, step] of plan.entries()) {
       enter('filter', step.filter);
-      const intermediate = scratch !== undefined && index < plan.length - 1;
-      image = await filters[step.filter as keyof FilterActivities].executeWithOptions(
-        { summary: describeStep(step).slice(0, 200) },
-        [{ image, params: step.params, ...(intermediate ? { scratch } : {}) }],
-      );
+      const intermediate = index < plan.length - 1;
+      const stepInput: FilterInput = { image, params: step.params };
+      if (scratch !== undefined && intermediate) stepInput.scratch = scratch;
+      if (holding && intermediate) stepInput.hold = true;
+      if (holding && index > 0) stepInput.recipe = { original, steps: plan.slice(0, index) };
+      image = await filterStep(services, step, stepInput);
       steps.push({ filter: step.filter, image });
       done(image);
     }
@@ -218,6 +236,31 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     throw err;
   } finally {
     if (scratch !== undefined) await deleteScratch(services, scratch);
+  }
+}
+
+/**
+ * One filter step. An input held in a filter worker's memory sends the step to that worker's own queue; if no
+ * worker takes it there in time (that worker is gone, or busy), the step goes to the shared queue, where the worker
+ * that takes it makes the input again from the recipe.
+ */
+async function filterStep({ filters }: Services, step: FilterStep, input: FilterInput): Promise<ImageRef> {
+  const filter = filters[step.filter as keyof FilterActivities];
+  const summary = describeStep(step).slice(0, 200);
+  const holder = input.image.heldBy;
+  if (holder === undefined) return filter.executeWithOptions({ summary }, [input]);
+  try {
+    return await filter.executeWithOptions({ summary, taskQueue: holder, scheduleToStartTimeout: HELD_START_TIMEOUT }, [
+      input,
+    ]);
+  } catch (err) {
+    const notTaken =
+      err instanceof ActivityFailure &&
+      err.cause instanceof TimeoutFailure &&
+      err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+    if (!notTaken) throw err;
+    log.info(`no worker took ${step.filter} from ${holder}: any filter worker makes its input again`);
+    return filter.executeWithOptions({ summary }, [input]);
   }
 }
 

@@ -9,14 +9,17 @@ import {
   type FilterParams,
 } from '../../src/common/filter-catalog';
 import { defaultOutputFormat } from '../../src/common/formats';
-import { checkImageRef, SCRATCH_SCOPE } from '../../src/common/image-ref';
+import { validateChain } from '../../src/common/filter-chain';
+import { checkImageRef, HELD_KEY, SCRATCH_SCOPE } from '../../src/common/image-ref';
 import { applyFilter } from './operations';
 import { heartbeatingSleep, withHeartbeat } from '../shared/heartbeat';
 import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } from '../shared/image-io';
 import { PixelBudget } from '../shared/pixel-budget';
 import { processingFailure } from './processing-failure';
 import { invalidInput } from '../../src/common/params';
-import type { FilterInput, ImageRef } from '../../src/common/types';
+import type { FilterInput, ImageRef, Recipe } from '../../src/common/types';
+import { ChainStore } from './chain-store';
+import { HeldImages } from './held-images';
 
 export type FilterActivities = Record<FilterName, (input: FilterInput) => Promise<ImageRef>>;
 
@@ -26,43 +29,102 @@ export interface FilterDeps {
   delayMs?: number;
   /** Shared by every filter activity of a worker; without one, these activities get a budget of their own. */
   budget?: PixelBudget;
+  /** The intermediates this worker holds (runs with `intermediates: 'memory'`); without one, a store of their own. */
+  held?: HeldImages;
+  /** This worker's own task queue, where the run's next step finds what it holds; unset: the next step goes anywhere. */
+  heldQueue?: string;
 }
 
 /**
  * One activity per filter, each its own nano-service with its own activity type. Each reads its input image from
  * the blob store, applies one operation and stores the result: raw pixels between steps, encoded once at `output`.
  * Before reading, it waits until the pixels it will hold (its input and its output) fit in the worker's budget.
+ * Runs with `intermediates: 'memory'` ask each step before the output to hold its result in this worker's memory
+ * (`hold`), and give a held input's recipe: when it is no longer held here, the step makes it again from the
+ * original.
  */
 export function createFilterActivities({
   store,
   delayMs = 0,
   budget = new PixelBudget(DEFAULT_PIXEL_BUDGET),
+  held = new HeldImages(),
+  heldQueue,
 }: FilterDeps): FilterActivities {
+  /** A held input that is gone, made again in memory: the recipe's steps, each as its own filter would. */
+  async function remake(filter: FilterName, recipe: Recipe, image: ImageRef): Promise<Buffer> {
+    const chain = new ChainStore(store);
+    const steps = createFilterActivities({ store: chain, budget });
+    let made = recipe.original;
+    for (const step of recipe.steps)
+      made = await steps[step.filter as FilterName]({ image: made, params: step.params });
+    if (made.format !== 'raw' || made.width !== image.width || made.height !== image.height) {
+      throw invalidInput(
+        `${filter}: recipe makes a ${made.width} x ${made.height} ${made.format} image; expected the ` +
+          `${image.width} x ${image.height} raw image ${image.key}`,
+      );
+    }
+    return chain.get(made.key);
+  }
+
   const activity = (filter: FilterName) =>
     async function (input: FilterInput): Promise<ImageRef> {
       const image = checkImageRef(filter, input?.image);
       const params = parseFilterParams(filter, input.params);
       const scope = checkScratch(filter, input.scratch);
+      const hold = checkHold(filter, input.hold, scope);
+      const recipe = HELD_KEY.test(image.key) ? checkRecipe(filter, input.recipe) : undefined;
       if (delayMs > 0) await heartbeatingSleep(delayMs);
       const output = filterOutputSize(filter, params, image);
       const pixels = image.width * image.height + output.width * output.height;
       return withHeartbeat(
-        () =>
-          budget.run(
+        async () => {
+          // Made again before this step asks for its pixels: each step of the recipe asks for its own.
+          const heldInput = recipe && (held.take(image.key) ?? (await remake(filter, recipe, image)));
+          return budget.run(
             pixels,
             async () => {
-              const data = await store.get(image.key);
+              const data = heldInput ?? (await store.get(image.key));
               const rendered = await render(data, image, filter, params).catch((err: unknown) => {
                 throw processingFailure(filter, err);
               });
-              return storeRendered(store, rendered, scope);
+              return hold ? holdRendered(held, rendered, heldQueue) : storeRendered(store, rendered, scope);
             },
             Context.current().cancellationSignal,
-          ),
+          );
+        },
         { filter },
       );
     };
   return Object.fromEntries(filterNames.map((name) => [name, activity(name)])) as FilterActivities;
+}
+
+/** A result kept in this worker's memory: its key is random, and stands in for the hash too (nothing is hashed). */
+function holdRendered(held: HeldImages, { data, ...image }: Rendered, heldQueue: string | undefined): ImageRef {
+  const { key, id } = held.hold(data);
+  return { key, sha256: id, bytes: data.length, ...image, ...(heldQueue ? { heldBy: heldQueue } : {}) };
+}
+
+function checkHold(filter: FilterName, hold: unknown, scope: string | undefined): boolean {
+  if (hold === undefined || hold === false) return false;
+  if (hold === true && filter !== 'output' && scope === undefined) return true;
+  throw invalidInput(
+    `${filter}: expected hold to be true or false (true only before the output step, and not with scratch), ` +
+      `received ${JSON.stringify(hold)}`,
+  );
+}
+
+function checkRecipe(filter: FilterName, recipe: unknown): Recipe {
+  const { original, steps } = (recipe ?? {}) as Partial<Recipe>;
+  if (!original || !Array.isArray(steps)) {
+    throw invalidInput(
+      `${filter}: expected recipe to be {original, steps} for an image held in memory, received ${JSON.stringify(recipe)}`,
+    );
+  }
+  const chain = validateChain(steps);
+  if (chain.some((step) => step.filter === 'output')) {
+    throw invalidInput(`${filter}: expected recipe.steps to make an intermediate, without an output step`);
+  }
+  return { original: checkImageRef(`${filter}: recipe.original`, original), steps: chain };
 }
 
 function checkScratch(filter: FilterName, scratch: unknown): string | undefined {

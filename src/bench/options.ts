@@ -12,6 +12,7 @@ export const ALL_MODES: ModeId[] = [
   'monolith',
   'monolith-filters',
   'nano',
+  'nano-held',
   'nano-s3',
   'fused',
   'nano-single',
@@ -35,6 +36,7 @@ export const PHOTO_MODES = [
     id: 'nano',
     layout: 'split',
     fuse: false,
+    intermediates: 'store',
     blob: 'file',
     label: '(b) nano-services',
     description:
@@ -43,9 +45,22 @@ export const PHOTO_MODES = [
       'through the blob store',
   },
   {
+    id: 'nano-held',
+    layout: 'split',
+    fuse: false,
+    intermediates: 'memory',
+    blob: 'file',
+    label: '(b) nano, held intermediates',
+    description:
+      "as (b), with the workflow input's intermediates: 'memory': each filter step's result stays in the filter " +
+      "worker's memory and the next step goes to that worker's own task queue (any worker would make it again from " +
+      'the original if that one were gone); no intermediate blobs, no deleteScratch',
+  },
+  {
     id: 'nano-s3',
     layout: 'split',
     fuse: false,
+    intermediates: 'store',
     blob: 's3',
     label: '(b) nano, S3 store',
     description:
@@ -56,6 +71,7 @@ export const PHOTO_MODES = [
     id: 'fused',
     layout: 'split',
     fuse: true,
+    intermediates: 'store',
     blob: 'file',
     label: '(c) nano, fused filters',
     description:
@@ -66,6 +82,7 @@ export const PHOTO_MODES = [
     id: 'nano-single',
     layout: 'single',
     fuse: false,
+    intermediates: 'store',
     blob: 'file',
     label: '(b) nano, one worker process',
     description:
@@ -80,6 +97,7 @@ Runs the same photo job several ways on this machine, one after another, and com
 ${WORKLOAD_LABEL}, on real photographs.
   monolith   (a) the same code in one process, no Temporal
   nano       (b) a dev server and worker processes (one per service group), one activity per filter
+  nano-held  (b) with intermediates held in the filter worker's memory (intermediates: 'memory')
   nano-s3    (b) with the blob store and gallery on a local S3 server (versitygw; with --blob s3)
   fused      (c) the same deployment; the caller asks for the filters as one activity (fuse: true)
   nano-single     (b) with one worker process for all services, as a bare \`npm run worker\` (full runs only)

@@ -219,3 +219,12 @@ export async function pipelineRound(
 }
 
 export const PHOTO_INPUT: Omit<ProcessPhotoInput, 'source'> = { filters: WORKLOAD_FILTERS, share: WORKLOAD_SHARE };
+
+/** The workload as a photo mode asks for it: its filters fused or not, its intermediates stored or held. */
+export const modeInput = (
+  mode: Pick<ProcessPhotoInput, 'fuse' | 'intermediates'>,
+): Omit<ProcessPhotoInput, 'source'> => ({
+  ...PHOTO_INPUT,
+  fuse: mode.fuse,
+  intermediates: mode.intermediates,
+});

@@ -127,6 +127,7 @@ export function judge(modes: ModeResult[]): Target[] {
   const targets: Target[] = [];
   for (const [id, goal] of [
     ['nano', 0.9],
+    ['nano-held', 0.9],
     ['fused', 0.97],
   ] as const) {
     const mode = by(id);
@@ -153,7 +154,7 @@ export function judge(modes: ModeResult[]): Target[] {
       met: judged(ratio >= 0.95, ceiling, plain),
     });
   }
-  for (const id of ['nano', 'fused', 'nano-single'] as const) {
+  for (const id of ['nano', 'nano-held', 'fused', 'nano-single'] as const) {
     const mode = by(id);
     if (!mode?.hops?.count || !mode.idleHops?.count) continue;
     targets.push({
@@ -163,7 +164,7 @@ export function judge(modes: ModeResult[]): Target[] {
       met: judged(mode.hops.p50 <= 1.5 * mode.idleHops.p50, mode),
     });
   }
-  for (const id of ['nano', 'fused', 'nano-single'] as const) {
+  for (const id of ['nano', 'nano-held', 'fused', 'nano-single'] as const) {
     const mode = by(id);
     if (!mode) continue;
     const limit = id === 'nano-single' ? SINGLE_WORKER_RSS_TARGET_MB : SPLIT_WORKERS_RSS_TARGET_MB;

@@ -9,6 +9,7 @@ export type ModeId =
   | 'monolith'
   | 'monolith-filters'
   | 'nano'
+  | 'nano-held'
   | 'nano-s3'
   | 'fused'
   | 'nano-single'

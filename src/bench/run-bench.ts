@@ -19,6 +19,7 @@ import {
   deploy,
   deployOnCluster,
   PHOTO_INPUT,
+  modeInput,
   pipelineRound,
   startNoopWorkers,
   startPhotoWorkers,
@@ -145,7 +146,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         await startPhotoWorkers(ctx, d, 'split', concurrency, env);
         log(`  server ${d.server.address}; workers ${d.workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}`);
         for (const mode of group) {
-          const input = { ...PHOTO_INPUT, fuse: mode.fuse };
+          const input = modeInput(mode);
           interleaved.push({
             info: { id: mode.id, label: mode.label, description: mode.description, unit: 'photos/s', inFlight: limit },
             rounds: [],
@@ -215,7 +216,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
           unit: 'photos/s',
           inFlight: limit,
         };
-        await measure(d, info, { ...PHOTO_INPUT, fuse: mode.fuse }, jobs, warmup, idle);
+        await measure(d, info, modeInput(mode), jobs, warmup, idle);
       });
     }
     const ceilings = (['ceiling', 'ceiling-plain'] as const).filter((id) => modes.includes(id));
@@ -297,7 +298,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
 
   const monolith = results.find((r) => r.id === 'monolith');
   for (const r of results)
-    if (monolith && ['nano', 'nano-s3', 'fused', 'nano-single'].includes(r.id))
+    if (monolith && ['nano', 'nano-held', 'nano-s3', 'fused', 'nano-single'].includes(r.id))
       r.ratio = r.throughput / monolith.throughput;
   const report: BenchReport = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

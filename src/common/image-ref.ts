@@ -10,6 +10,8 @@ const KEY = /^[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
 /** A run's scratch scope: its run ID (a UUID), letters, digits and '-' only, so it is one folder name on every driver. */
 export const SCRATCH_SCOPE = /^[A-Za-z0-9-]{1,64}$/;
 const SCRATCH_KEY = /^scratch\/[A-Za-z0-9-]{1,64}\/[0-9a-f]{64}\.[a-z0-9]{1,5}$/;
+/** An intermediate held in a filter worker's memory: never a name in the store. */
+export const HELD_KEY = /^memory\/[0-9a-f]{64}\.raw$/;
 
 /**
  * Keys come from workflow history and user-started runs: never let one name a path outside the store. This is the
@@ -58,8 +60,10 @@ export function checkImageRef(
         `${MAX_IMAGE_SIDE} pixels, received ${JSON.stringify(image)}`,
     );
   }
+  // An intermediate a filter worker holds (raw pixels only); else a key of the store.
+  const held = typeof ref.key === 'string' && HELD_KEY.test(ref.key) && ref.format === 'raw';
   try {
-    checkStoredKey(ref.key);
+    if (!held) checkStoredKey(ref.key);
   } catch (err) {
     throw invalidInput(`${operation}: image.key: ${(err as Error).message}`);
   }

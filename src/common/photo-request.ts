@@ -3,7 +3,13 @@ import { validateChain } from './filter-chain';
 import { invalidInput } from './params';
 import { parseReviewRequest } from './review';
 import type { FilterStep } from './types';
-import { SHARE_TARGETS, type ProcessPhotoInput, type ShareTarget } from './workflow-io';
+import {
+  INTERMEDIATES,
+  SHARE_TARGETS,
+  type Intermediates,
+  type ProcessPhotoInput,
+  type ShareTarget,
+} from './workflow-io';
 
 /** Everything a run is asked to do, apart from where the photo comes from. */
 export type PhotoRequest = Omit<ProcessPhotoInput, 'source'>;
@@ -12,6 +18,7 @@ export interface CheckedRequest {
   chain: FilterStep[];
   targets: ShareTarget[];
   review?: { timeoutMs: number };
+  intermediates: Intermediates;
 }
 
 export const MAX_TITLE_CHARS = 200;
@@ -37,6 +44,12 @@ export function validatePhotoRequest(input: PhotoRequest): CheckedRequest {
   if (input.fuse !== undefined && typeof input.fuse !== 'boolean') {
     throw invalidInput(`expected fuse to be true or false, received ${JSON.stringify(input.fuse)}`);
   }
+  const intermediates = input.intermediates ?? 'store';
+  if (!INTERMEDIATES.includes(intermediates)) {
+    throw invalidInput(
+      `expected intermediates to be ${INTERMEDIATES.map((i) => JSON.stringify(i)).join(' or ')}, received ${JSON.stringify(input.intermediates)}`,
+    );
+  }
   const review = parseReviewRequest(input.review);
-  return { chain, targets: [...new Set(targets)], ...(review ? { review } : {}) };
+  return { chain, targets: [...new Set(targets)], intermediates, ...(review ? { review } : {}) };
 }

@@ -14,7 +14,10 @@ export interface Size {
 }
 
 export interface ImageRef {
-  /** Blob store key: `<sha256>.<ext>`, content-addressed; a run's intermediates `scratch/<scope>/<sha256>.<ext>`. */
+  /**
+   * Blob store key: `<sha256>.<ext>`, content-addressed; a run's intermediates `scratch/<scope>/<sha256>.<ext>`; an
+   * intermediate a filter worker holds in memory `memory/<random>.raw` (see heldBy).
+   */
   key: string;
   /** `raw` for lossless intermediates between filters (8-bit pixels, described by width/height/channels). */
   format: StoredFormat;
@@ -23,6 +26,8 @@ export interface ImageRef {
   channels: number;
   bytes: number;
   sha256: string;
+  /** An intermediate held in a filter worker's memory, not stored: that worker's own task queue. */
+  heldBy?: string;
 }
 
 /** One step of the user's filter chain, as it appears in workflow input. */
@@ -39,6 +44,16 @@ export interface FilterInput {
    * folder, which the run deletes when it ends. Absent: the shared area, kept for the retention period.
    */
   scratch?: string;
+  /** Keep the result in this worker's memory for the run's next step instead of storing it (an intermediate). */
+  hold?: boolean;
+  /** With an image held in memory: how it was made, so a step on another worker can make it again. */
+  recipe?: Recipe;
+}
+
+/** An intermediate as the original and the steps that made it from the original, in order. */
+export interface Recipe {
+  original: ImageRef;
+  steps: FilterStep[];
 }
 
 /**

@@ -3,6 +3,8 @@ import type { ReviewOutcome, ReviewRequest } from './review';
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
 export const SHARE_TARGETS = ['gallery', 'webhook', 'bluesky'] as const;
+export const INTERMEDIATES = ['store', 'memory'] as const;
+export type Intermediates = (typeof INTERMEDIATES)[number];
 export type ShareTarget = (typeof SHARE_TARGETS)[number];
 
 /** The workflow's input: plain JSON, so `temporal workflow start --input '…'` can start a run too. */
@@ -18,6 +20,14 @@ export interface ProcessPhotoInput {
    * filter names are joined by `+`. Default false.
    */
   fuse?: boolean;
+  /**
+   * Where each filter step leaves its result for the next one. `store` (default): the run's scratch folder in the
+   * blob store, so any worker can take the next step and the run page shows every step. `memory`: the filter
+   * worker keeps it in memory and the next step is sent to that worker's own task queue; if that worker is gone,
+   * the step runs on any worker, which makes the image again from the original (no hashing, writing or reading of
+   * intermediates; no previews of them).
+   */
+  intermediates?: Intermediates;
   /** Wait after the filters for a person to approve (the `review` Update) before sharing; see src/common/review.ts. */
   review?: ReviewRequest;
 }

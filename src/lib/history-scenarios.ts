@@ -99,6 +99,12 @@ export const SCENARIOS: Scenario[] = [
     expect: { completes: true },
   },
   {
+    name: 'held',
+    about: "the success scenario's chain with intermediates: 'memory': each step's result held by its filter worker",
+    input: (photo) => ({ ...successInput(photo), intermediates: 'memory' }),
+    expect: { completes: true },
+  },
+  {
     name: 'invalid-input',
     about: 'an out-of-range parameter: the workflow rejects the request before any service runs',
     input: (photo) => ({

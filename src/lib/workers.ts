@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { SERVICE_NAMES, TASK_QUEUES, type ServiceName } from '../common/task-queues';
@@ -81,6 +83,7 @@ async function activitiesFor(
   service: Exclude<ServiceName, 'workflow'>,
   setup: WorkerSetup,
   stores: Stores,
+  heldQueue: string,
 ): Promise<object> {
   const store = meteredStore(stores.store, service);
   const gallery = stores.gallery;
@@ -90,13 +93,14 @@ async function activitiesFor(
       return createUploadActivities({ store, limits: setup.config.upload });
     }
     case 'filter': {
-      const [filters, chain, fit, scratch, sweep, { PixelBudget }] = await Promise.all([
+      const [filters, chain, fit, scratch, sweep, { PixelBudget }, { HeldImages }] = await Promise.all([
         import('../../activities/filters/activities.js'),
         import('../../activities/filters/fused-chain.js'),
         import('../../activities/filters/fit-image.js'),
         import('../../activities/store/scratch.js'),
         import('../../activities/store/sweep.js'),
         import('../../activities/shared/pixel-budget.js'),
+        import('../../activities/filters/held-images.js'),
       ]);
       // One budget for every filter activity of this worker, the fused chain's included.
       const deps = {
@@ -105,7 +109,7 @@ async function activitiesFor(
         budget: new PixelBudget(setup.config.filterPixelBudget),
       };
       return {
-        ...filters.createFilterActivities(deps),
+        ...filters.createFilterActivities({ ...deps, held: new HeldImages(), heldQueue }),
         // applyChain: adjacent filters of one request in one activity, when the workflow input asks for it (fuse).
         ...chain.createChainActivities(deps),
         // fitImage: the output as a share target takes it (Bluesky's size limits), when the run shares there.
@@ -149,6 +153,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     shutdownGraceTime: setup.shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
   };
   const stores = await openStores(setup);
+  const heldQueue = ownFilterQueue();
   // Crash tests mark (and may hold at) points of image work: only after the start-up probe, which writes too.
   if (setup.config.testMarkers) enableTestMarkers(setup.config.testMarkers);
   return Promise.all(
@@ -162,15 +167,25 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...workflowCode(setup),
         });
       }
-      return Worker.create({
+      const options = {
         ...common,
-        taskQueue: TASK_QUEUES[service],
-        activities: await activitiesFor(service, setup, stores),
+        activities: await activitiesFor(service, setup, stores, heldQueue),
         maxConcurrentActivityTaskExecutions: limit,
         interceptors: { activity: [activityMetrics(service), ...(setup.activityInterceptors ?? [])] },
-      });
+      };
+      // A filter worker also polls a queue of its own: the steps whose input it holds in memory.
+      const queues = service === 'filter' ? [TASK_QUEUES.filter, heldQueue] : [TASK_QUEUES[service]];
+      return Promise.all(queues.map((taskQueue) => Worker.create({ ...options, taskQueue })));
     }),
-  );
+  ).then((groups) => groups.flat());
+}
+
+/**
+ * This process's own filter queue (runs with `intermediates: 'memory'` send it the steps whose input it holds):
+ * unique to the process, readable in the Web UI.
+ */
+function ownFilterQueue(): string {
+  return `${TASK_QUEUES.filter}-held-${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
 /** `--services` as given on a command line: a comma-separated list, or `all`. */

@@ -29,7 +29,7 @@ export interface PhotoApiDeps {
   limits: { maxBytes: number; maxFiles: number };
 }
 
-const REQUEST_FIELDS = ['filters', 'share', 'title', 'review', 'fuse'];
+const REQUEST_FIELDS = ['filters', 'share', 'title', 'review', 'fuse', 'intermediates'];
 /** The formats browsers show, by blob key extension: only encoded outputs are served whole. */
 const CONTENT_TYPES = new Map(OUTPUT_FORMATS.map((f) => [extensionOf(f), `image/${f}`]));
 
@@ -127,7 +127,7 @@ export function registerPhotoApi(app: FastifyInstance, deps: PhotoApiDeps): void
   }));
 
   /**
-   * multipart/form-data: first `request` (JSON: filters, share, title, review, fuse), then one or more `photo`
+   * multipart/form-data: first `request` (JSON: filters, share, title, review, fuse, intermediates), then one or more `photo`
    * files. The request is checked before any photo is stored; every photo goes into the blob store as it arrives,
    * and the runs start only once the whole upload arrived within the limits, so a refused upload starts nothing.
    */
