@@ -296,6 +296,13 @@ describe('bad input fails at once, non-retryably, and shares nothing', () => {
     );
   });
 
+  it('an unknown place for intermediates', async () => {
+    await rejects(
+      { source: { path: photo }, filters: [{ filter: 'sepia' }], intermediates: 'disk' as 'memory' },
+      { activity: 'none', message: /expected intermediates to be "store" or "memory", received "disk"/ },
+    );
+  });
+
   it('a chain that would make an image over the pixel limit, whatever the upload: refused before any service', async () => {
     // The case: a 48 x 48 PNG blown up to 16384 x 16384, then sepia. It once held 2.5 GB and retried.
     const tiny = write('tiny.png', await solid({ width: 48, height: 48 }).png().toBuffer());
