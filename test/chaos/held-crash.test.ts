@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { FileBlobStore } from '../../src/lib/blob-store';
-import { loadConfig } from '../../src/lib/config';
 import { startPhotoRun } from '../../src/lib/photo-runs';
-import { SERVICE_NAMES, TASK_QUEUES } from '../../src/common/task-queues';
+import { TASK_QUEUES } from '../../src/common/task-queues';
 import type { FilterStep } from '../../src/common/types';
 import type { ProcessPhotoInput } from '../../src/common/workflow-io';
-import { jpeg } from '../support/images';
-import { activityRecords, Processes, waitForRunning } from '../support/processes';
+import { activityRecords, crashTestWorld, waitForRunning } from '../support/processes';
 
 const FILTERS: FilterStep[] = [
   { filter: 'resize', params: { width: 320 } },
@@ -26,30 +21,12 @@ const FILTER_DELAY_MS = 3_000;
  * worker loses the image: the run must still end with the very bytes of an uninterrupted run.
  */
 describe('the filter worker holding a run’s intermediate, killed', { timeout: 5 * 60_000 }, () => {
-  const world = new Processes();
-  let address: string;
-  let client: Client;
-  let input: ProcessPhotoInput;
-
-  before(async () => {
-    ({ address, client } = await world.start());
-    const photo = path.join(world.dir, 'photo.jpg');
-    writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
-    input = { source: { path: photo }, filters: FILTERS, intermediates: 'memory' };
-  });
-  after(async () => {
-    await world.cleanup();
-  });
+  const context = crashTestWorld();
 
   it('costs a retry on the other filter worker, which makes the image again: the same output bytes', async () => {
-    // The reference: the same input, nothing interrupted, into a data folder of its own.
-    const referenceDir = path.join(world.dir, 'reference-data');
-    const calm = await world.startWorker({ services: SERVICE_NAMES, address, dataDir: referenceDir });
-    const reference = await (await startPhotoRun(client, input)).result();
-    assert.deepEqual(await calm.kill('SIGTERM'), { code: 0, signal: null });
-    const referenceBytes = await new FileBlobStore(loadConfig({ NANO_PHOTOS_DATA_DIR: referenceDir }).blobDir).get(
-      reference.output.key,
-    );
+    const { world, address, client } = context;
+    const input: ProcessPhotoInput = { source: { path: context.photo }, filters: FILTERS, intermediates: 'memory' };
+    const { result: reference, bytes: referenceBytes } = await world.uninterruptedRun(address, client, input);
 
     // Two filter worker processes; the others elsewhere.
     const common = { address, dataDir: world.dataDir, filterDelayMs: FILTER_DELAY_MS };

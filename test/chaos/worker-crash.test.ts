@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
-import { loadConfig } from '../../src/lib/config';
 import { startPhotoRun } from '../../src/lib/photo-runs';
 import type { FilterStep } from '../../src/common/types';
 import type { ProcessPhotoInput } from '../../src/common/workflow-io';
 import { filterOptions } from '../../workflows/activity-options';
-import { jpeg } from '../support/images';
-import { activityRecords, Processes, timestampMs, waitForRunning } from '../support/processes';
+import { activityRecords, crashTestWorld, timestampMs, waitForRunning } from '../support/processes';
 import { SERVICE_NAMES } from '../../src/common/task-queues';
 
 const FILTERS: FilterStep[] = [
@@ -26,34 +22,15 @@ const HEARTBEAT_TIMEOUT_MS = msToNumber(filterOptions.heartbeatTimeout!);
 const START_TO_CLOSE_MS = msToNumber(filterOptions.startToCloseTimeout!);
 
 describe('a worker process killed mid-filter', { timeout: 5 * 60_000 }, () => {
-  const world = new Processes();
-  let address: string;
-  let client: Client;
-  let input: ProcessPhotoInput;
-
-  before(async () => {
-    ({ address, client } = await world.start());
-    const photo = path.join(world.dir, 'photo.jpg');
-    writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
-    input = { source: { path: photo }, filters: FILTERS };
-  });
-  after(async () => {
-    await world.cleanup();
-  });
+  const context = crashTestWorld();
 
   it('is retried within seconds on a new worker process and produces the same bytes as an uninterrupted run', async () => {
-    const worker = (filterDelayMs?: number, dataDir = world.dataDir) =>
-      world.startWorker({ services: SERVICE_NAMES, address, dataDir, filterDelayMs });
+    const { world, address, client } = context;
+    const input: ProcessPhotoInput = { source: { path: context.photo }, filters: FILTERS };
+    const worker = (filterDelayMs?: number) =>
+      world.startWorker({ services: SERVICE_NAMES, address, dataDir: world.dataDir, filterDelayMs });
 
-    // The reference: the same input through the same pipeline, nothing interrupted, into a data folder of its own
-    // (the store skips keys it already has, so in a shared store the crash run's output could be the reference's).
-    const referenceDir = path.join(world.dir, 'reference-data');
-    const calm = await worker(undefined, referenceDir);
-    const reference = await (await startPhotoRun(client, input)).result();
-    assert.deepEqual(await calm.kill('SIGTERM'), { code: 0, signal: null });
-    const referenceBytes = await new FileBlobStore(loadConfig({ NANO_PHOTOS_DATA_DIR: referenceDir }).blobDir).get(
-      reference.output.key,
-    );
+    const { result: reference, bytes: referenceBytes } = await world.uninterruptedRun(address, client, input);
     assert.equal(existsSync(world.config().blobDir), false, 'the crash run starts from an empty store');
 
     // The crash: SIGKILL the only worker while its first filter runs.

@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { after, before } from 'node:test';
+import { FileBlobStore } from '../../src/lib/blob-store';
 import { startChild, waitForOutput, type Child } from '../../src/lib/child-processes';
 import { loadConfig, type PhotoConfig } from '../../src/lib/config';
 import { startDevServer, type DevServer } from '../../src/lib/dev-server';
 import { projectRoot } from '../../src/lib/project-root';
 import { freePort } from '../../src/lib/free-port';
+import { startPhotoRun } from '../../src/lib/photo-runs';
 import { SERVICE_NAMES, type ServiceName } from '../../src/common/task-queues';
+import type { ProcessPhotoInput } from '../../src/common/workflow-io';
+import { jpeg } from './images';
 
 /**
  * Real processes for crash tests: worker processes started the way `npm run worker` starts them, and a Temporal dev
@@ -150,6 +155,27 @@ export class Processes {
     return worker;
   }
 
+  /** A 640 x 480 JPEG in the upload root, for runs to start from. */
+  async writePhoto(name = 'photo.jpg'): Promise<string> {
+    const photo = path.join(this.dir, name);
+    writeFileSync(photo, await jpeg({ width: 640, height: 480 }));
+    return photo;
+  }
+
+  /**
+   * `input` run with nothing interrupted, by one worker for every service with a data folder of its own (the store
+   * skips keys it already has, so in a shared store a crash run's output could be this one's): its result and output
+   * bytes, the reference a crash run must equal.
+   */
+  async uninterruptedRun(address: string, client: Client, input: ProcessPhotoInput) {
+    const dataDir = path.join(this.dir, 'reference-data');
+    const calm = await this.startWorker({ services: SERVICE_NAMES, address, dataDir });
+    const result = await (await startPhotoRun(client, input)).result();
+    assert.deepEqual(await calm.kill('SIGTERM'), { code: 0, signal: null });
+    const bytes = await new FileBlobStore(loadConfig({ NANO_PHOTOS_DATA_DIR: dataDir }).blobDir).get(result.output.key);
+    return { result, bytes };
+  }
+
   /** `count` workers of every service, named worker-0, worker-1, …, started at once. */
   startWorkers(count: number, o: Omit<WorkerProcessOptions, 'services' | 'name'>): Promise<WorkerProcess[]> {
     return Promise.all(
@@ -164,6 +190,20 @@ export class Processes {
     await Promise.all(this.servers.map((s) => s.child.kill('SIGKILL')));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A crash test's world for the tests of the calling describe(): its dev server, a client on it and a photo in the
+ * upload root, made before the first test; every process it started is killed after the last.
+ */
+export function crashTestWorld(): { world: Processes; address: string; client: Client; photo: string } {
+  const context = { world: new Processes() } as ReturnType<typeof crashTestWorld>;
+  before(async () => {
+    ({ address: context.address, client: context.client } = await context.world.start());
+    context.photo = await context.world.writePhoto();
+  });
+  after(() => context.world.cleanup());
+  return context;
 }
 
 /** A client on the dev server; the SDK's connection retries while the server restarts. */
