@@ -15,6 +15,7 @@ import type { ProcessPhotoInput } from '../src/common/workflow-io';
 import { FileBlobStore } from '../src/lib/blob-store';
 import { startPhotoRun } from '../src/lib/photo-runs';
 import { createWorkers } from '../src/lib/workers';
+import { artifactView } from '../src/web/run-view';
 import { HELD_START_TIMEOUT } from '../workflows/activity-options';
 import { jpeg } from './support/images';
 import { photoWorkers, tempWorld } from './support/pipeline';
@@ -93,6 +94,16 @@ describe('filter activities with held intermediates', () => {
     assert.equal(held.bytes, 0, 'each held image was taken by the next step');
     const stored = (await readdir(path.join(root, 'blobs'), { recursive: true })).filter((n) => n.includes('.'));
     assert.deepEqual(stored.sort(), [original.key, made.at(-1)!.key].map((k) => `${k.slice(0, 2)}/${k}`).sort());
+  });
+
+  it('has no preview on the run page: it was never stored', async () => {
+    const held = await run(createFilterActivities({ store }).resize, {
+      image: original,
+      params: steps[0].params,
+      hold: true,
+    });
+    assert.equal(artifactView(held).preview, undefined);
+    assert.match(artifactView(original).preview!, /^\/api\/previews\/[0-9a-f]{64}\.jpg$/);
   });
 
   it('makes a held input that is gone again from the recipe: the same output, byte for byte', async () => {

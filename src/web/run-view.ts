@@ -1,4 +1,5 @@
 import { innermostMessage } from '../common/failures';
+import { HELD_KEY } from '../common/image-ref';
 import type { ImageRef } from '../common/types';
 import type { ProcessPhotoResult, Progress } from '../common/workflow-io';
 import { PHOTO_SHARE_TARGETS } from '../common/search-attributes';
@@ -11,7 +12,7 @@ export type { RunView } from './views';
 
 export function artifactView(ref: ImageRef): ArtifactView {
   const { key, format, width, height, bytes } = ref;
-  return { key, format, width, height, bytes, preview: previewPath(ref) };
+  return { key, format, width, height, bytes, ...(HELD_KEY.test(key) ? {} : { preview: previewPath(ref) }) };
 }
 
 interface Retry {

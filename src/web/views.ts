@@ -42,7 +42,8 @@ export interface ArtifactView {
   width: number;
   height: number;
   bytes: number;
-  preview: string;
+  /** Unset for an intermediate held in a filter worker's memory (intermediates: 'memory'): there is none to show. */
+  preview?: string;
 }
 
 /** What the album page and `GET /api/albums/:id` show. */

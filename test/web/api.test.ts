@@ -111,8 +111,8 @@ describe('the JSON API', () => {
     // Intermediates are the run's own (its scratch) and deleted when the run ends: their previews say so.
     const resize = last.steps[1].artifact!;
     assert.equal(resize.format, 'raw');
-    assert.match(resize.preview, /^\/api\/previews\/[0-9a-f]{64}\.raw\?scope=[0-9a-f-]+&shape=300x200x3$/);
-    assert.equal((await fetch(`${web.base}${resize.preview}`)).status, 404);
+    assert.match(resize.preview!, /^\/api\/previews\/[0-9a-f]{64}\.raw\?scope=[0-9a-f-]+&shape=300x200x3$/);
+    assert.equal((await fetch(`${web.base}${resize.preview!}`)).status, 404);
     // While a run goes on, every intermediate has a small JPEG preview, raw ones included.
     const { data, info } = await sharp(photo).resize(300).raw().toBuffer({ resolveWithObject: true });
     const held = await openBlobStore(world.config.blobStore).put(data, 'raw', 'a-run-still-going');

@@ -69,8 +69,8 @@ describe('the photo site on the S3 driver', () => {
       ['jpeg', 320],
     );
     const resize = last.steps.find((s) => s.name === 'resize')!.artifact!;
-    assert.match(resize.preview, /[?&]scope=/, 'the resize step stored its result in the run scratch');
-    assert.equal((await fetch(`${web.base}${resize.preview}`)).status, 404);
+    assert.match(resize.preview!, /[?&]scope=/, 'the resize step stored its result in the run scratch');
+    assert.equal((await fetch(`${web.base}${resize.preview!}`)).status, 404);
 
     const gallery = (await (await fetch(`${web.base}/api/gallery`)).json()) as {
       items: { workflowId: string; image: string; title: string }[];

@@ -15,9 +15,13 @@ const NAME_KEY = 'nano-photos.reviewer';
 const STATE_LABELS: Record<StepView['state'], string> = { ...ITEM_STATE_LABELS, skipped: 'skipped' };
 
 function artifactFigure(artifact: ArtifactView, width: number, caption: string): HTMLElement {
-  const image = el('img', { src: sized(artifact.preview, width), alt: caption, loading: 'lazy' });
+  const { preview } = artifact;
+  // Held in a filter worker's memory (intermediates: 'memory'): never stored, so never shown.
+  const image = preview
+    ? el('img', { src: sized(preview, width), alt: caption, loading: 'lazy' })
+    : el('p', { class: 'hint' }, "held in a filter worker's memory, not stored");
   // A run's intermediates are deleted when it ends (README, Retention): say so rather than show a broken image.
-  if (artifact.preview.includes('scope=')) {
+  if (preview?.includes('scope=')) {
     image.addEventListener('error', () => image.replaceWith(el('p', { class: 'hint' }, 'deleted when the run ended')), {
       once: true,
     });
