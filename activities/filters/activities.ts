@@ -17,7 +17,7 @@ import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } fr
 import { PixelBudget } from '../shared/pixel-budget';
 import { processingFailure } from './processing-failure';
 import { invalidInput } from '../../src/common/params';
-import type { FilterInput, ImageRef, Recipe } from '../../src/common/types';
+import type { FilterInput, FilterStep, ImageRef, Recipe } from '../../src/common/types';
 import { ChainStore } from './chain-store';
 import { HeldImages } from './held-images';
 
@@ -52,11 +52,7 @@ export function createFilterActivities({
 }: FilterDeps): FilterActivities {
   /** A held input that is gone, made again in memory: the recipe's steps, each as its own filter would. */
   async function remake(filter: FilterName, recipe: Recipe, image: ImageRef): Promise<Buffer> {
-    const chain = new ChainStore(store);
-    const steps = createFilterActivities({ store: chain, budget });
-    let made = recipe.original;
-    for (const step of recipe.steps)
-      made = await steps[step.filter as FilterName]({ image: made, params: step.params });
+    const { image: made, chain } = await runInMemory({ store, budget }, recipe.original, recipe.steps, false);
     if (made.format !== 'raw' || made.width !== image.width || made.height !== image.height) {
       throw invalidInput(
         `${filter}: recipe makes a ${made.width} x ${made.height} ${made.format} image; expected the ` +
@@ -96,6 +92,20 @@ export function createFilterActivities({
       );
     };
   return Object.fromEntries(filterNames.map((name) => [name, activity(name)])) as FilterActivities;
+}
+
+/**
+ * `steps` one after another in this process, each as its own filter activity runs it, their results in memory
+ * (ChainStore); with `storeLast`, the last one goes to the real store.
+ */
+export async function runInMemory(deps: FilterDeps, image: ImageRef, steps: FilterStep[], storeLast: boolean) {
+  const chain = new ChainStore(deps.store);
+  const filters = createFilterActivities({ ...deps, store: chain });
+  for (const [index, step] of steps.entries()) {
+    chain.persistNext = storeLast && index === steps.length - 1;
+    image = await filters[step.filter as FilterName]({ image, params: step.params });
+  }
+  return { image, chain };
 }
 
 /** A result kept in this worker's memory: its key is random, and stands in for the hash too (nothing is hashed). */

@@ -1,7 +1,5 @@
-import { createFilterActivities, type FilterActivities, type FilterDeps } from './activities';
-import { ChainStore } from './chain-store';
+import { runInMemory, type FilterDeps } from './activities';
 import { validateChain } from '../../src/common/filter-chain';
-import type { FilterName } from '../../src/common/filter-catalog';
 import { invalidInput } from '../../src/common/params';
 import type { FilterStep, ImageRef } from '../../src/common/types';
 
@@ -26,14 +24,7 @@ export function createChainActivities({ store, delayMs, budget }: FilterDeps): C
     async applyChain(input: ChainInput): Promise<ImageRef> {
       const steps = validateChain(input?.steps);
       if (steps.length === 0) throw invalidInput('applyChain: expected at least one step, received none');
-      const chainStore = new ChainStore(store);
-      const filters: FilterActivities = createFilterActivities({ store: chainStore, delayMs, budget });
-      let image = input.image;
-      for (const [index, step] of steps.entries()) {
-        chainStore.persistNext = index === steps.length - 1;
-        image = await filters[step.filter as FilterName]({ image, params: step.params });
-      }
-      return image;
+      return (await runInMemory({ store, delayMs, budget }, input.image, steps, true)).image;
     },
   };
 }
