@@ -3,7 +3,8 @@ import type { BlobStore, StoredBlob } from '../../src/lib/blob-store';
 
 /**
  * Keeps a chain's intermediates in this process instead of the blob store: reads fall through to the real store
- * (the original), every write but the last stays in memory and is dropped once the next step has read it. The
+ * (the original), every write stays in memory, unless `persistNext` sends it to the real store (a fused chain's
+ * last step), and is dropped once the next step has read it. The
  * in-memory keys are random (never hashed: they never leave the activity), shaped like store keys so the filter
  * activities accept them.
  */

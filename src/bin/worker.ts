@@ -13,7 +13,9 @@ import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/worker
 const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [--concurrency N]
 
 Runs a worker process for the chosen nano-service groups, each polling its own task queue. Start as many
-processes as you like, for the same or different services: they share the queues.
+processes as you like, for the same or different services: they share the queues. A filter worker also polls a
+queue of its own, photos-filter-held-<host>-<pid>-<id>: the steps of runs with intermediates: "memory" whose input
+it holds.
 
 Options:
   --services LIST    comma-separated, from: ${SERVICE_NAMES.join(', ')} (default: all)
