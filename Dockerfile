@@ -12,8 +12,12 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
 
+# jemalloc, for NANO_PHOTOS_ALLOCATOR=jemalloc (src/bin/run-node.sh): a little less memory for a little more CPU
+# than the default glibc settings (BENCHMARKS.md, Tuning).
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so code changes reuse this layer. Dev dependencies are included on purpose: the worker runs
-# TypeScript through tsx (`npm run worker` is `tsx src/bin/worker.ts`). sharp and the Temporal core bridge ship prebuilt
+# TypeScript through tsx (`npm run worker` falls back to it without `npm run build`). sharp and the Temporal core bridge ship prebuilt
 # binaries for linux x64/arm64 (glibc), which this Debian-based image uses.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --include=dev

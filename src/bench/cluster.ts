@@ -17,21 +17,22 @@ const WORKER_GRACE_MS = 35_000;
 
 const running = new Set<Child>();
 
+/** The memory allocator settings of the first process started here (src/bin/run-node.sh chooses them). */
+let allocatorSettings: string | undefined;
+
 /**
- * The environment `npm run worker` sets before starting a worker (`NAME=value` words in front of the command in
- * package.json), so the benchmark measures the shipped defaults.
+ * The allocator the benchmark's workers ran with, as their environment says: LD_PRELOAD and the MALLOC_ variables
+ * run-node.sh exported (jemalloc or glibc, BENCHMARKS.md), or the extra settings given with --worker-env.
  */
-export function workerScriptEnv(): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const env: Record<string, string> = {};
-  for (const word of (pkg.scripts.worker ?? '').split(/\s+/)) {
-    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
-    if (!match) break;
-    env[match[1]] = match[2];
-  }
-  return env;
+export function workerAllocator(): string {
+  return allocatorSettings ?? '(no worker process started)';
+}
+
+function readAllocatorSettings(pid: number): string {
+  const vars = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .filter((v) => /^(LD_PRELOAD|MALLOC_[A-Z_]*)=/.test(v));
+  return vars.join(' ') || 'glibc defaults';
 }
 
 /** The parent's environment without settings that would point a worker at another server or data folder. */
@@ -58,7 +59,7 @@ export interface NodeProcessOptions {
 
 /**
  * Starts <entry> as `npm run worker` does (src/bin/run-node.sh: compiled JavaScript when `npm run build` is newer than
- * the sources, else tsx) in the project folder, with the worker script's environment and this process's node.
+ * the sources, else tsx; the allocator it picks) in the project folder, with this process's node.
  */
 export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
   const child = track(
@@ -69,7 +70,6 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
       cwd: projectRoot,
       env: {
         ...cleanEnv(),
-        ...workerScriptEnv(),
         ...o.env,
         PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
       },
@@ -79,6 +79,7 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
     }),
   );
   if (o.readyLine) await waitForOutput(child, o.readyLine, { timeoutMs: o.readyTimeoutMs ?? 120_000 });
+  if (o.readyLine && allocatorSettings === undefined) allocatorSettings = readAllocatorSettings(child.pid);
   return child;
 }
 

@@ -115,7 +115,8 @@ Options:
                        fetched once; else a generated 12-megapixel image)
   --count N            measured photos per mode (default 48, quick 8)
   --in-flight N        photos in flight (default 8)
-  --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each (default 3, quick 1)
+  --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each, and so do the
+                       two ceilings (default 3, quick 1)
   --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
   --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
   --cluster            also run nano and ceiling on a fresh \`npm run cluster\` server (PostgreSQL, 4 shards)

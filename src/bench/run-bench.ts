@@ -12,7 +12,7 @@ import { provisionCluster, SERVER_VERSION } from '../provision/temporal-server';
 import { sharedServerEnv } from '../cluster/server-env';
 import { samplePhotos } from '../lib/sample-photos';
 import { DEFAULT_CONCURRENCY } from '../lib/workers';
-import { stopAll, workerScriptEnv } from './cluster';
+import { stopAll, workerAllocator } from './cluster';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
 import { ALL_MODES, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
 import {
@@ -91,23 +91,22 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const pragmas = devServerArgs({ port: 0, uiPort: false, dbFile: 'x' }).filter(
     (_, i, a) => a[i - 1] === '--sqlite-pragma',
   );
-  const env = { ...workerScriptEnv(), ...workerEnv };
   log(
     `${photos.length} photos from ${path.dirname(photos[0])}; ${count} per mode, ${limit} in flight; modes: ${modes.join(', ')}`,
   );
   log(
-    `work folder ${workDir}; worker environment: ${
-      Object.entries(env)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ') || '(none)'
-    }`,
+    `work folder ${workDir}; worker environment: ${Object.entries(workerEnv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
   );
 
   const results: ModeResult[] = [];
-  /** The measured photos split into rounds: contiguous slices, so each round holds the same mix of photos. */
-  const slices = Array.from({ length: rounds }, (_, r) =>
-    jobs.slice(Math.floor((r * count) / rounds), Math.floor(((r + 1) * count) / rounds)),
-  );
+  /** Runs split into rounds: contiguous slices, so each round holds the same mix of photos. */
+  const inRounds = (list: string[]) =>
+    Array.from({ length: rounds }, (_, r) =>
+      list.slice(Math.floor((r * list.length) / rounds), Math.floor(((r + 1) * list.length) / rounds)),
+    );
+  const slices = inRounds(jobs);
   const rate = (round: Round) => round.timings.length / (Math.max(...round.timings.map((t) => t.endMs)) / 1000);
   try {
     // The modes the targets compare run interleaved, round by round, each process warmed up once beforehand: a
@@ -225,6 +224,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
       await onFreshServer('ceiling', async (d) => {
         await startNoopWorkers(ctx, d, workerEnv);
         const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+        // The two ceilings take turns in rounds, as the photo modes do: their ratio is one of the targets.
+        const turns = [];
         for (const id of ceilings) {
           const plain = id === 'ceiling-plain';
           const info: ModeInfo = {
@@ -239,15 +240,20 @@ export async function runBench(options: BenchOptions): Promise<void> {
             unit: 'pipelines/s',
             inFlight: ceilingLimit,
           };
-          await measure(
-            d,
-            info,
-            { ...PHOTO_INPUT, plain },
-            noop(quick ? 40 : 600),
-            noop(quick ? 10 : 50),
-            noop(quick ? 2 : 10),
-          );
+          const input = { ...PHOTO_INPUT, plain };
+          const warm = noop(quick ? 10 : 50);
+          const idleHops = await warmUp(ctx, d, id, input, warm, noop(quick ? 2 : 10), ceilingLimit);
+          turns.push({ info, input, idleHops, rounds: [] as Round[] });
         }
+        const runs = inRounds(noop(quick ? 40 : 600));
+        for (let r = 0; r < rounds; r++) {
+          for (const turn of turns) {
+            const round = await pipelineRound(d, turn.info.id, turn.input, runs[r], ceilingLimit);
+            turn.rounds.push(round);
+            log(`round ${r + 1}/${rounds}, ${turn.info.id}: ${rate(round).toFixed(2)} pipelines/s`);
+          }
+        }
+        results.push(...turns.map((t) => summarize(t.info, t.rounds, t.idleHops)));
       });
     }
     if (clusterBinaries) {
@@ -314,11 +320,11 @@ export async function runBench(options: BenchOptions): Promise<void> {
       'photos per mode': `${count} measured (after ${warmup.length} warm-up runs), ${limit} in flight; monolith, nano and fused interleaved in ${rounds} round${rounds > 1 ? 's' : ''} of ${Math.round(count / rounds)}`,
       'dev server': `${persistent ? `SQLite file with ${pragmas.join(', ')}` : 'in-memory SQLite'}, a fresh one for each group of modes (photo workers split, one process, ceiling)`,
       'worker concurrency': SERVICE_NAMES.map((s) => `${s} ${concurrency[s] ?? DEFAULT_CONCURRENCY[s]}`).join(', '),
-      'worker environment':
-        Object.entries(env)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ') || '(none)',
-      ceiling: `${ceilingLimit} pipelines in flight`,
+      'worker environment': Object.entries(workerEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      'worker allocator': workerAllocator(),
+      ceiling: `${ceilingLimit} pipelines in flight; processPhoto and the plain workflow interleaved in ${rounds} round${rounds > 1 ? 's' : ''}`,
       'blob store':
         'the file driver in a temporary folder' +
         (modes.includes('nano-s3')

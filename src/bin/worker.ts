@@ -39,7 +39,8 @@ bytes>,... the first one encrypts; the same on every worker and client; default 
 (slow every filter down, for crash demos), NANO_PHOTOS_METRICS_ADDRESS (host:port of a Prometheus endpoint for
 this worker; off by default); NANO_PHOTOS_RETENTION (how long originals and outputs are kept after their last
 use, at least 31 days; default 35 days; a worker with the workflow service creates or updates the Schedule
-${SWEEP_SCHEDULE_ID} that sweeps the store every ${SWEEP_EVERY}).
+${SWEEP_SCHEDULE_ID} that sweeps the store every ${SWEEP_EVERY}); NANO_PHOTOS_ALLOCATOR (read by \`npm run
+worker\` before Node starts: glibc, the default, or jemalloc, for a little less memory and a little more CPU).
 SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
 
 /** The store's sweep, scheduled by the workers that run workflows; a server that refuses only costs a warning. */

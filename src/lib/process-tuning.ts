@@ -7,12 +7,9 @@ const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
 
 /**
  * Process-wide settings for a long-running worker of `services` (the benchmark's monolith applies the same, with none
- * named: an image-only process). Measured with `npm run bench` on 2 cores; see BENCHMARKS.md. Two more live in the environment, since
- * they must be set before the process starts: `npm run worker` sets MALLOC_ARENA_MAX=2 (glibc keeps fewer malloc
- * arenas for libvips' threads: about 10 % less worker RSS) and MALLOC_MMAP_THRESHOLD_=1048576 (every buffer of a
- * megabyte or more, i.e. every image, gets its own mapping, returned to the system when freed; without it glibc
- * raises the threshold after the first big free and serves later images from its heaps, which fragment and stay
- * resident: 15-20 % less RSS for about 5 % more CPU in image work, BENCHMARKS.md); UV_THREADPOOL_SIZE stays at
+ * named: an image-only process). Measured with `npm run bench` on 2 cores; see BENCHMARKS.md. The memory allocator
+ * must be chosen before the process starts, so src/bin/run-node.sh (behind `npm run worker`) sets it up: glibc with
+ * fewer arenas and images in mappings of their own, or jemalloc (NANO_PHOTOS_ALLOCATOR). UV_THREADPOOL_SIZE stays at
  * libuv's 4 (tsx creates the pool before this module runs, so only the environment could change it, and 8 measured
  * no better on 2 cores).
  */
