@@ -12,7 +12,7 @@ import { defaultOutputFormat } from '../../src/common/formats';
 import { validateChain } from '../../src/common/filter-chain';
 import { checkImageRef, HELD_KEY, SCRATCH_SCOPE } from '../../src/common/image-ref';
 import { applyFilter } from './operations';
-import { heartbeatingSleep, withHeartbeat } from '../shared/heartbeat';
+import { withHeartbeat } from '../shared/heartbeat';
 import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } from '../shared/image-io';
 import { PixelBudget } from '../shared/pixel-budget';
 import { processingFailure } from './processing-failure';
@@ -69,11 +69,12 @@ export function createFilterActivities({
       const scope = checkScratch(filter, input.scratch);
       const hold = checkHold(filter, input.hold, scope);
       const recipe = HELD_KEY.test(image.key) ? checkRecipe(filter, input.recipe) : undefined;
-      if (delayMs > 0) await heartbeatingSleep(delayMs);
       const output = filterOutputSize(filter, params, image);
       const pixels = image.width * image.height + output.width * output.height;
       return withHeartbeat(
         async () => {
+          // The crash demos' slowdown, heartbeating like the work (and cancelled like it), holding no pixels.
+          if (delayMs > 0) await Context.current().sleep(delayMs);
           // Made again before this step asks for its pixels: each step of the recipe asks for its own.
           const heldInput = recipe && (held.take(image.key) ?? (await remake(filter, recipe, image)));
           return budget.run(
