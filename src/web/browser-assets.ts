@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { projectRoot } from '../lib/project-root';
 
-const BROWSER_DIR = path.join(__dirname, 'browser');
+// From the sources, also when this module runs compiled from dist/ (esbuild bundles the TypeScript itself).
+const BROWSER_DIR = path.join(projectRoot, 'src', 'web', 'browser');
 /** The pages' scripts, by the name they are served under (`/assets/<name>.js`). */
 const ENTRIES = ['upload', 'run', 'album'] as const;
 
