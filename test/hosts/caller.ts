@@ -21,6 +21,9 @@ export const HOSTS_CHAIN: FilterStep[] = [
   { filter: 'output', params: { format: 'jpeg', quality: 80 } },
 ];
 
+/** Reads of an output are retried a second apart for this long: longer than the test's S3 outage. */
+const READ_ATTEMPTS = 60;
+
 export interface CallerResult {
   runs: { workflowId: string; photo: string; outputKey?: string; outputSha256?: string; error?: string }[];
   /** The gallery's sidecars, one per published entry. */
@@ -32,6 +35,18 @@ async function main([photosFile, resultsFile, prefix]: string[]): Promise<void> 
   const config = loadConfig();
   const store = openBlobStore(config.blobStore);
   const client = await connectClient(config.connection);
+  // A run that finishes as the test stops the S3 server has its result before the store is back: the caller reads
+  // the output as a client would, retrying through the outage (the test's runs must ride it out, not its reads).
+  const readOutput = async (key: string): Promise<Buffer> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.get(key);
+      } catch (err) {
+        if (attempt >= READ_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  };
   const handles = [];
   for (const [index, photo] of photos.entries()) {
     const source = await putPhotoFile(store, photo);
@@ -43,12 +58,17 @@ async function main([photosFile, resultsFile, prefix]: string[]): Promise<void> 
   const runs = await Promise.all(
     handles.map(async (handle, index) => {
       const run = { workflowId: handle.workflowId, photo: photos[index] };
+      let result;
       try {
-        const result = await handle.result();
-        const output = await store.get(result.output.key);
+        result = await handle.result();
+      } catch (err) {
+        return { ...run, error: `run: ${innermostMessage(err)}` };
+      }
+      try {
+        const output = await readOutput(result.output.key);
         return { ...run, outputKey: result.output.key, outputSha256: sha256(output) };
       } catch (err) {
-        return { ...run, error: innermostMessage(err) };
+        return { ...run, error: `reading the output: ${innermostMessage(err)}` };
       } finally {
         console.log(`done ${++done}`);
       }
