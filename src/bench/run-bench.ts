@@ -241,8 +241,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
             inFlight: ceilingLimit,
           };
           const input = { ...PHOTO_INPUT, plain };
-          const warm = noop(quick ? 10 : 50);
-          const idleHops = await warmUp(ctx, d, id, input, warm, noop(quick ? 2 : 10), ceilingLimit);
+          const idleHops = await warmUp(ctx, d, id, input, noop(quick ? 10 : 50), noop(quick ? 2 : 10), ceilingLimit);
           turns.push({ info, input, idleHops, rounds: [] as Round[] });
         }
         const runs = inRounds(noop(quick ? 40 : 600));
