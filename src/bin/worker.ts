@@ -40,7 +40,9 @@ bytes>,... the first one encrypts; the same on every worker and client; default 
 this worker; off by default); NANO_PHOTOS_RETENTION (how long originals and outputs are kept after their last
 use, at least 31 days; default 35 days; a worker with the workflow service creates or updates the Schedule
 ${SWEEP_SCHEDULE_ID} that sweeps the store every ${SWEEP_EVERY}); NANO_PHOTOS_ALLOCATOR (read by \`npm run
-worker\` before Node starts: glibc, the default, or jemalloc, for a little less memory and a little more CPU).
+worker\` before Node starts: glibc, the default, or jemalloc, for a little less memory and a little more CPU);
+NANO_PHOTOS_IMAGE_PRIORITY (how image work yields the cores to the Temporal server and workflow worker: idle,
+the default, runs it only when nothing else wants a core (Linux SCHED_IDLE); nice, nice 10; normal).
 SIGINT/SIGTERM: stop polling, let running activities finish (30 s grace), exit 0.`;
 
 /** The store's sweep, scheduled by the workers that run workflows; a server that refuses only costs a warning. */
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   installQuietRuntime(config.metricsAddress);
-  await tuneProcess(services);
+  await tuneProcess(config.imagePriority, services);
   const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({

@@ -1,9 +1,23 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
 /** The services that decode and encode images. */
 const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
+
+/**
+ * How image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_PRIORITY): `idle`, Linux's SCHED_IDLE (it
+ * runs only when nothing else wants the core, and a waking server or workflow thread takes the core at once);
+ * `nice`, nice 10 (a tenth of the share, and the waking thread may wait for the running one's time slice); `normal`,
+ * untouched.
+ */
+export const IMAGE_PRIORITIES = ['idle', 'nice', 'normal'] as const;
+export type ImagePriority = (typeof IMAGE_PRIORITIES)[number];
+
+/** Linux's number for SCHED_IDLE, as /proc reports a thread's policy. */
+const SCHED_IDLE = 5;
+const NICE = 10;
 
 /**
  * Process-wide settings for a long-running worker of `services` (the benchmark's monolith applies the same, with none
@@ -13,26 +27,45 @@ const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
  * libuv's 4 (tsx creates the pool before this module runs, so only the environment could change it, and 8 measured
  * no better on 2 cores).
  */
-export async function tuneProcess(services: readonly ServiceName[] = []): Promise<void> {
+export async function tuneProcess(priority: ImagePriority, services: readonly ServiceName[] = []): Promise<void> {
   // libvips' operation cache only helps when the same operations repeat on the same images; a service sees each
   // image once, so the cache is memory held for nothing (sharp's advice for long-running services). Processes
   // without image services never load sharp (src/lib/workers.ts).
   const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
   if (images) (await import('sharp')).default.cache(false);
-  // The workflow worker is the orchestrator: when all cores are busy, every activity-to-activity hop waits for it.
-  // Image work runs at a lower CPU priority (nice 10) so it takes only what orchestration leaves: the whole
-  // process when it runs no workflows, else just libvips' threads. Throughput stays the same (the cores stay
-  // busy); the median hop at 8 photos in flight fell from about 150 ms to about 50 ms (filter concurrency 4).
-  lowerPriority(services.includes('workflow') ? (name) => name === 'libvips worker' : () => true);
+  // The workflow worker and the Temporal server are the orchestration: when all cores are busy, every
+  // activity-to-activity hop waits for them. Image work yields to them: the whole process when it runs no
+  // workflows, else just libvips' threads. Throughput stays the same (the cores stay busy); the median hop at 8
+  // photos in flight fell from about 150 ms to about 50 ms with nice 10, and by a further quarter with SCHED_IDLE.
+  if (priority !== 'normal') {
+    lowerPriority(services.includes('workflow') ? (name) => name === 'libvips worker' : () => true, priority);
+  }
 }
 
 /**
- * Sets nice 10 on this process's threads that `pick` selects by name, now and every quarter of a second for new
- * ones (a thread also inherits its creator's priority). Linux only: threads are found in /proc.
+ * Lowers the priority of this process's threads that `pick` selects by name, now and every quarter of a second for
+ * new ones (a thread also inherits its creator's policy and nice). Linux only: threads are found in /proc. Node has
+ * no call for a thread's scheduling policy, so SCHED_IDLE is set with util-linux's `chrt`; where that fails, nice 10.
  */
-function lowerPriority(pick: (threadName: string) => boolean, nice = 10): void {
+function lowerPriority(pick: (threadName: string) => boolean, priority: Exclude<ImagePriority, 'normal'>): void {
   if (process.platform !== 'linux') return;
+  let idle = priority === 'idle';
   let checked = new Set<string>();
+  const renice = (tid: string) => {
+    try {
+      os.setPriority(Number(tid), NICE);
+    } catch {
+      // the thread has ended
+    }
+  };
+  const toIdle = (tid: string) =>
+    execFile('chrt', ['--idle', '--pid', '0', tid], (err, _stdout, stderr) => {
+      if (!err || !existsSync(`/proc/self/task/${tid}`)) return; // done, or the thread has ended
+      const why = String(stderr).trim() || err.message;
+      if (idle) console.warn(`process ${process.pid}: chrt --idle failed (${why}); using nice ${NICE}`);
+      idle = false;
+      renice(tid);
+    });
   const scan = () => {
     let tids: string[];
     try {
@@ -43,7 +76,9 @@ function lowerPriority(pick: (threadName: string) => boolean, nice = 10): void {
     for (const tid of tids) {
       if (checked.has(tid)) continue;
       try {
-        if (pick(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())) os.setPriority(Number(tid), nice);
+        if (!pick(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())) continue;
+        if (!idle) renice(tid);
+        else if (policyOf(tid) !== SCHED_IDLE) toIdle(tid);
       } catch {
         // the thread has ended
       }
@@ -52,4 +87,10 @@ function lowerPriority(pick: (threadName: string) => boolean, nice = 10): void {
   };
   scan();
   setInterval(scan, 250).unref();
+}
+
+/** A thread's scheduling policy (field 41 of its stat; the fields count from after the command's closing paren). */
+function policyOf(tid: string): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
 }
