@@ -6,6 +6,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { filterNames } from '../src/common/filter-catalog';
+import { TASK_QUEUES } from '../src/common/task-queues';
 import { historyFromJson } from '../src/lib/history-json';
 import { workflowBundle } from './support/temporal';
 
@@ -36,6 +37,12 @@ const PATCH_IDS = PATCHES.map((p) => p.id);
  * of runs that are too large or cancelled, so the mutant check below, which needs ordinary runs, does not apply.
  */
 const GUARDS_PATCH = 'size-limit-cancel-compensation';
+/**
+ * The patch that stands for all of the above in runs started since it (each patched() call costs a run a marker and a
+ * search-attribute update): a run with it asks no other. It changes no command but the markers, so the mutant check
+ * below does not apply to it; its runs count as recorded after every other patch.
+ */
+const ONE_PATCH = 'one-patch-for-all';
 
 interface Fixture {
   /** The file name without .json: also the workflow ID the run was recorded under. */
@@ -79,7 +86,7 @@ const activityTypes = (fixture: Fixture) =>
 const reachesShare = (fixture: Fixture) => activityTypes(fixture).some((t) => t.startsWith('share'));
 /** Recorded by code from before patch `id`: without its marker or any later patch's. */
 const recordedBefore = (fixture: Fixture, id: string) =>
-  PATCH_IDS.slice(PATCH_IDS.indexOf(id)).every((later) => !patchesOf(fixture).includes(later));
+  [...PATCH_IDS.slice(PATCH_IDS.indexOf(id)), ONE_PATCH].every((later) => !patchesOf(fixture).includes(later));
 
 describe('replaying recorded histories', () => {
   let results: ReplayResult[];
@@ -115,6 +122,25 @@ describe('replaying recorded histories', () => {
       .slice(cancelAt)
       .some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'unpublishGallery');
     assert.ok(compensation, 'unpublishGallery was scheduled after the cancellation was requested');
+  });
+
+  it(`has fixtures recorded with the ${ONE_PATCH} patch alone, of every path its runs take`, () => {
+    const withIt = fixtures.filter((f) => patchesOf(f).includes(ONE_PATCH));
+    for (const fixture of withIt) assert.deepEqual(patchesOf(fixture), [ONE_PATCH], fixture.workflowId);
+    const paths = {
+      'intermediates in the run scratch (deleteScratch)': (f: Fixture) => activityTypes(f).includes('deleteScratch'),
+      'intermediates held (steps on the holder queue)': (f: Fixture) =>
+        events(f).some((e) =>
+          e.activityTaskScheduledEventAttributes?.taskQueue?.name?.startsWith(`${TASK_QUEUES.filter}-held-`),
+        ),
+      'fused (applyChain)': (f: Fixture) => activityTypes(f).includes('applyChain') && reachesShare(f),
+      'cancelled, compensated': (f: Fixture) =>
+        events(f).some((e) => e.workflowExecutionCanceledEventAttributes) &&
+        activityTypes(f).includes('unpublishGallery'),
+    };
+    for (const [name, takes] of Object.entries(paths)) {
+      assert.ok(withIt.some(takes), `no history recorded with the ${ONE_PATCH} patch takes the path: ${name}`);
+    }
   });
 
   for (const fixture of fixtures) {

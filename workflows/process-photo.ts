@@ -112,11 +112,14 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   setHandler(progressQuery, () => progress);
   const review = reviewGate(progress);
   const { chain, targets, review: reviewRequest, intermediates } = validateInput(input);
-  // Added after runs were live, like every change below that is behind patched() (see test/replay.test.ts); one
-  // patch for both, as each patched() costs a run a marker and a search-attribute update. Work that cannot fit is
-  // refused before it holds a worker's memory: what the chain alone tells now, the rest once the upload has measured
-  // the original. Cancellation waits for running services and undoes what the run published (see shareEverywhere).
-  const guarded = patched('size-limit-cancel-compensation');
+  // Every change behind patched() below was added after runs were live (see test/replay.test.ts). Each patched()
+  // call costs a run a marker and a search-attribute update (issue 12), so a run that has this one patch takes all
+  // their new paths without asking; runs from before it replay as they ran, asking each.
+  const current = patched('one-patch-for-all');
+  // Work that cannot fit is refused before it holds a worker's memory: what the chain alone tells now, the rest once
+  // the upload has measured the original. Cancellation waits for running services and undoes what the run published
+  // (see shareEverywhere).
+  const guarded = current || patched('size-limit-cancel-compensation');
   if (guarded) checkChainSize(chain);
   const services = guarded ? servicesAwaitingCancel : servicesBeforeCancelCompensation;
   const { upload, fused } = services;
@@ -135,7 +138,7 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   // rides along with the run's other search attributes: with five filter steps, 11 search-attribute updates per run
   // become 5 (issue 12: each is a history event and a visibility write). The progress query still names every step;
   // during the filter stage PhotoStep names the whole plan, as with fuse.
-  const perStage = patched('search-attributes-per-stage');
+  const perStage = current || patched('search-attributes-per-stage');
   upsertMemo({ source: sourceName, title });
   const runAttributes: SearchAttributeUpdatePair[] = [
     { key: PHOTO_FILTERS, value: chain.map((s) => s.filter) },
@@ -190,7 +193,9 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     // each step's result in the worker that made it, with the recipe to make it again anywhere (see filterStep).
     const { runId } = workflowInfo();
     const holding = intermediates === 'memory' && plan.length > 1;
-    if (!holding && plan.length > 1 && SCRATCH_SCOPE.test(runId) && patched('run-scratch')) scratch = runId;
+    if (!holding && plan.length > 1 && SCRATCH_SCOPE.test(runId) && (current || patched('run-scratch'))) {
+      scratch = runId;
+    }
     for (const [index, step] of plan.entries()) {
       enter('filter', step.filter);
       const intermediate = index < plan.length - 1;
