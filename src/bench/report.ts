@@ -352,7 +352,7 @@ export function markdown(report: BenchReport, previousFile: string): string {
     '- **throughput**: runs per second from the first start to the last result of a round; with rounds, the median ' +
       "round (each round's in **rounds**). **p50/p95**: each photo from the start request to its result. **hop**: one " +
       "activity's completion to the next one's start, from the event history; **hop p50 idle**: the same with one run " +
-      'in flight. **CPU**: busy share of all cores during the measured runs (in brackets: the share other programs ' +
+      'in flight (each photo once, after the warm-up). **CPU**: busy share of all cores during the measured runs (in brackets: the share other programs ' +
       "used, when 5 % or more). **worker RSS peak**: the highest sum of the worker processes' resident memory (sampled " +
       'every 100 ms); in brackets the largest single process.',
     '',
