@@ -17,6 +17,14 @@ import type { ImageRef, OutputFormat } from '../../src/common/types';
 export const DECODE_LIMITS = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning', limitInputChannels: 5 } as const;
 
 /**
+ * libvips' operation cache keeps recent loads open for reuse, and an open JPEG load keeps its decoder: a progressive
+ * JPEG's holds every DCT coefficient, about 4 bytes a pixel, which the cache's memory limit does not count. These
+ * services never load the same image twice, so the cache only held memory (about 80 MB after one 18-megapixel
+ * upload, until later loads pushed it out; BENCHMARKS.md, fifth pass). Off in every process that works on images.
+ */
+sharp.cache(false);
+
+/**
  * Opens an encoded image (upright by its EXIF orientation) or a raw intermediate. The pipeline works in sRGB even
  * for greyscale input: in a one-band (b-w) pipeline sharp's colour operations lose their colour (tint stays grey,
  * rotate's background turns grey).

@@ -29,7 +29,7 @@ export interface MonolithConfig {
 
 async function main(config: MonolithConfig): Promise<void> {
   const settings = loadConfig({ ...process.env, NANO_PHOTOS_DATA_DIR: config.dataDir });
-  await tuneProcess(settings.imagePriority);
+  tuneProcess(settings.imagePriority);
   const store = openBlobStore(settings.blobStore);
   const { upload } = createUploadActivities({ store, limits: settings.upload });
   const { shareGallery } = createShareActivities({ store, gallery: openObjectStore(settings.galleryStore) });

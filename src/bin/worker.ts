@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   installQuietRuntime(config.metricsAddress);
-  await tuneProcess(config.imagePriority, services);
+  tuneProcess(config.imagePriority, services);
   const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({

@@ -3,9 +3,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
-/** The services that decode and encode images. */
-const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
-
 /**
  * How image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_PRIORITY): `idle`, Linux's SCHED_IDLE (it
  * runs only when nothing else wants the core, and a waking server or workflow thread takes the core at once);
@@ -27,12 +24,7 @@ const NICE = 10;
  * libuv's 4 (tsx creates the pool before this module runs, so only the environment could change it, and 8 measured
  * no better on 2 cores).
  */
-export async function tuneProcess(priority: ImagePriority, services: readonly ServiceName[] = []): Promise<void> {
-  // libvips' operation cache only helps when the same operations repeat on the same images; a service sees each
-  // image once, so the cache is memory held for nothing (sharp's advice for long-running services). Processes
-  // without image services never load sharp (src/lib/workers.ts).
-  const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
-  if (images) (await import('sharp')).default.cache(false);
+export function tuneProcess(priority: ImagePriority, services: readonly ServiceName[] = []): void {
   // The workflow worker and the Temporal server are the orchestration: when all cores are busy, every
   // activity-to-activity hop waits for them. Image work yields to them: the whole process when it runs no
   // workflows, else just libvips' threads. Throughput stays the same (the cores stay busy); the median hop at 8

@@ -8,7 +8,7 @@ import { parseServices } from '../../src/lib/workers';
 // Run by test/process-priority.test.ts: tunes this process as `npm run worker -- --services <argv[2]>` would, makes
 // libvips start its threads, and prints each thread's name, scheduling policy and nice as the kernel shows them.
 async function main(): Promise<void> {
-  await tuneProcess(loadConfig().imagePriority, parseServices(process.argv[2]));
+  tuneProcess(loadConfig().imagePriority, parseServices(process.argv[2]));
   await sharp({ create: { width: 1500, height: 1500, channels: 3, background: '#808080' } })
     .blur(4)
     .raw()
