@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { BlobStore } from '../../src/lib/blob-store';
 import type { UploadLimits } from '../../src/lib/config';
 import { download, httpUrl, type Resolver } from './fetch-url';
+import { readAll } from './read-all';
 import { DECODE_LIMITS } from '../shared/image-io';
 import { PixelBudget } from '../shared/pixel-budget';
 import { invalidInput } from '../../src/common/params';
@@ -156,9 +157,7 @@ async function readLocal(file: string, limits: UploadLimits): Promise<Buffer> {
     if (!info.isFile()) throw invalidInput(`upload: expected path to be a regular file, received ${show(file)}`);
     checkFileSize(info.size, limits.maxBytes);
     // At most one byte more than allowed: the file may have grown since stat.
-    const chunks: Buffer[] = [];
-    for await (const chunk of handle.createReadStream({ end: limits.maxBytes, autoClose: false })) chunks.push(chunk);
-    const data = Buffer.concat(chunks);
+    const data = await readAll(handle, info.size, limits.maxBytes + 1);
     checkFileSize(data.length, limits.maxBytes);
     return data;
   } catch (err) {
