@@ -58,6 +58,14 @@ describeLinux('image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_P
     );
   });
 
+  it('a worker without image services is left as it was', async () => {
+    const { threads } = await threadsOf('share');
+    assert.deepEqual(
+      threads.filter((t) => t.policy !== SCHED_OTHER || t.nice !== 0),
+      [],
+    );
+  });
+
   it('nice: nice 10 for every thread of an image-only worker', async () => {
     const { threads } = await threadsOf('upload', { NANO_PHOTOS_IMAGE_PRIORITY: 'nice' });
     assert.deepEqual(

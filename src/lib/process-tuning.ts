@@ -3,6 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
+/** The services that decode and encode images. */
+const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
+
 /**
  * How image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_PRIORITY): `idle`, Linux's SCHED_IDLE (it
  * runs only when nothing else wants the core, and a waking server or workflow thread takes the core at once);
@@ -29,9 +32,11 @@ export function tuneProcess(priority: ImagePriority, services: readonly ServiceN
   // activity-to-activity hop waits for them. Image work yields to them: the whole process when it runs no
   // workflows, else just libvips' threads. Throughput stays the same (the cores stay busy); the median hop at 8
   // photos in flight fell from about 150 ms to about 50 ms with nice 10, and by a further quarter with SCHED_IDLE.
-  if (priority !== 'normal') {
-    lowerPriority(services.includes('workflow') ? (name) => name === 'libvips worker' : () => true, priority);
-  }
+  // A process without image services (share, workflow) has nothing to yield: the share service's short I/O-bound
+  // steps would only wait behind other processes' image work.
+  const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
+  if (priority === 'normal' || !images) return;
+  lowerPriority(services.includes('workflow') ? (name) => name === 'libvips worker' : () => true, priority);
 }
 
 /**
