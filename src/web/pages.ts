@@ -64,6 +64,13 @@ export function uploadPage(): string {
 <button type="button" id="add-step">Add</button>
 </div>
 <p class="field-error" id="chain-error" role="alert" hidden></p>
+<label class="field">How the filters run
+<select id="filter-mode">
+<option value="store" selected>one service call per filter, each result stored: every step has a preview</option>
+<option value="memory">one service call per filter, each result kept in the filter worker's memory: faster</option>
+<option value="fuse">all filters in one service call: the fastest</option>
+</select>
+</label>
 </section>
 <section class="card">
 <h2>3. Publish</h2>

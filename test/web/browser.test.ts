@@ -203,6 +203,47 @@ describe('the photo site in a browser', () => {
     }
   });
 
+  /** Sends a small photo through resize and sepia, run as the form's `mode` says, and waits for the run to end. */
+  async function runInMode(page: Page, mode: string) {
+    await page.goto(web.base);
+    await page.setInputFiles('#files', { name: `${mode}.jpg`, mimeType: 'image/jpeg', buffer: await jpeg() });
+    await addFilter(page, 'sepia');
+    await page.selectOption('#filter-mode', mode);
+    await withWorkers(env, world.config, async () => {
+      await page.click('#send');
+      await page.waitForURL(/\/runs\//);
+      await waitForStatus(page, 'COMPLETED');
+    });
+  }
+
+  it("keeps the intermediates in the filter worker's memory when asked, and says so instead of a preview", async () => {
+    const { page, problems, close } = await open();
+    try {
+      await runInMode(page, 'memory');
+      // Only a run with intermediates: 'memory' leaves steps with no stored image to preview.
+      for (const step of ['resize', 'sepia']) {
+        assert.match((await page.textContent(`[data-step="${step}"]`)) ?? '', /held in a filter worker's memory/);
+      }
+      assert.equal(await page.locator('[data-step="output"] img').count(), 1, 'the output is stored and shown');
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it('runs all filters as one service call when asked', async () => {
+    const { page, problems, close } = await open();
+    try {
+      await runInMode(page, 'fuse');
+      // The finished run lists what ran: the whole chain as one step.
+      assert.equal(await stepState(page, 'resize+sepia+output'), 'done');
+      assert.equal(await page.locator('[data-step="sepia"]').count(), 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
   it('shows mistakes next to their field before sending, and a non-image file’s error on the run page', async () => {
     const { page, problems, close } = await open();
     try {

@@ -85,10 +85,13 @@ function selectedTargets(): ShareTarget[] {
 function buildRequest(): PhotoRequest {
   const title = byId<HTMLInputElement>('title').value.trim();
   const review = byId<HTMLInputElement>('review').checked;
+  const mode = byId<HTMLSelectElement>('filter-mode').value;
   return {
     filters: steps.map(toFilterStep),
     share: selectedTargets(),
     ...(title ? { title } : {}),
+    ...(mode === 'memory' ? { intermediates: 'memory' as const } : {}),
+    ...(mode === 'fuse' ? { fuse: true } : {}),
     ...(review ? { review: { timeout: byId<HTMLInputElement>('review-timeout').value.trim() } } : {}),
   };
 }
