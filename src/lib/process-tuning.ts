@@ -15,6 +15,13 @@ const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
 export const IMAGE_PRIORITIES = ['idle', 'nice', 'normal'] as const;
 export type ImagePriority = (typeof IMAGE_PRIORITIES)[number];
 
+/**
+ * The threads that do image work in a process that also runs workflows: libvips' own, and libuv's pool, which runs
+ * sharp's pipelines (and the file I/O). Node names the pool's threads from version 22 on; under Node 20 they are
+ * called "node", like V8's helpers, which the main thread waits for during a garbage collection, so they stay.
+ */
+const IMAGE_THREADS = ['libvips worker', 'libuv-worker'];
+
 /** Linux's number for SCHED_IDLE, as /proc reports a thread's policy. */
 const SCHED_IDLE = 5;
 const NICE = 10;
@@ -30,13 +37,13 @@ const NICE = 10;
 export function tuneProcess(priority: ImagePriority, services: readonly ServiceName[] = []): void {
   // The workflow worker and the Temporal server are the orchestration: when all cores are busy, every
   // activity-to-activity hop waits for them. Image work yields to them: the whole process when it runs no
-  // workflows, else just libvips' threads. Throughput stays the same (the cores stay busy); the median hop at 8
+  // workflows, else just its image threads. Throughput stays the same (the cores stay busy); the median hop at 8
   // photos in flight fell from about 150 ms to about 50 ms with nice 10, and by a further quarter with SCHED_IDLE.
   // A process without image services (share, workflow) has nothing to yield: the share service's short I/O-bound
   // steps would only wait behind other processes' image work.
   const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
   if (priority === 'normal' || !images) return;
-  lowerPriority(services.includes('workflow') ? (name) => name === 'libvips worker' : () => true, priority);
+  lowerPriority(services.includes('workflow') ? (name) => IMAGE_THREADS.includes(name) : () => true, priority);
 }
 
 /**
