@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { applyChainInProcess } from '../src/bench/monolith-chain';
@@ -12,7 +13,7 @@ import { filterNames } from '../src/common/filter-catalog';
 import { FileBlobStore } from '../src/lib/blob-store';
 import { startPhotoRun, watchRun } from '../src/lib/photo-runs';
 import { provisionTemporalCli } from '../src/provision/temporal-cli';
-import { PHOTO_FILTERS, PHOTO_SHA256 } from '../src/common/search-attributes';
+import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
 import type { FilterStep } from '../src/common/types';
 import type { Progress } from '../src/common/workflow-io';
 import { TASK_QUEUES } from '../src/common/task-queues';
@@ -22,6 +23,18 @@ import { devServerEnv } from './support/temporal';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const SECRET = 'end-to-end-secret';
+
+/** What a run recorded before it scheduled its upload, besides its first workflow task: markers, memos, upserts. */
+function bookkeepingBeforeUpload(history: temporal.api.history.v1.IHistory): string[] {
+  const events = history.events ?? [];
+  const upload = events.findIndex((e) => e.activityTaskScheduledEventAttributes);
+  return events.slice(0, upload).flatMap((e) => {
+    if (e.markerRecordedEventAttributes) return [`${e.markerRecordedEventAttributes.markerName} marker`];
+    if (e.workflowPropertiesModifiedEventAttributes) return ['memo'];
+    const upsert = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    return upsert ? [Object.keys(upsert).sort().join(',')] : [];
+  });
+}
 const FILTERS: FilterStep[] = [
   { filter: 'resize', params: { width: 480 } },
   { filter: 'sepia' },
@@ -95,7 +108,8 @@ describe('processPhoto end to end on a real dev server', () => {
     assert.equal(post.idempotencyKey, `${handle.workflowId}:webhook`);
     assert.match(String((post.body as { text: string }).text), /holiday\.jpg/);
 
-    // Findable in the UI by the project's search attributes.
+    // Findable in the UI by the project's search attributes, titled by the memo; the client sent them with the start
+    // request, so the run set none of them before its upload, and it kept the share stage as its last PhotoStep.
     const description = await handle.describe();
     assert.equal(description.typedSearchAttributes.get(PHOTO_SHA256), result.original.sha256);
     assert.deepEqual(description.typedSearchAttributes.get(PHOTO_FILTERS), [
@@ -105,9 +119,13 @@ describe('processPhoto end to end on a real dev server', () => {
       'watermark',
       'output',
     ]);
+    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_SHARE_TARGETS), ['gallery', 'webhook']);
+    assert.equal(description.typedSearchAttributes.get(PHOTO_STEP), 'share:gallery,share:webhook');
+    assert.deepEqual(description.memo, { source: photo, title: 'holiday.jpg', output: result.output });
+    const history = await handle.fetchHistory();
+    assert.deepEqual(bookkeepingBeforeUpload(history), ['core_patch marker', 'TemporalChangeVersion']);
 
     // No image bytes in history: every payload is a few KB at most, and the secret never appears.
-    const history = await handle.fetchHistory();
     const payloads = JSON.stringify(history).length;
     let largest = 0;
     const walk = (node: unknown): void => {
@@ -143,9 +161,21 @@ describe('processPhoto end to end on a real dev server', () => {
         input,
       ]),
     );
-    const result = await env.client.workflow.getHandle('cli-started').result();
+    const handle = env.client.workflow.getHandle('cli-started');
+    const result = await handle.result();
     assert.equal(result.output.format, 'jpeg');
     assert.ok(existsSync(result.shares[0].location));
+    // Started without a title or search attributes: the run set them itself, before its upload.
+    const description = await handle.describe();
+    assert.deepEqual(description.memo, { source: photo, title: 'holiday.jpg', output: result.output });
+    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_FILTERS), ['grayscale']);
+    assert.deepEqual(description.typedSearchAttributes.get(PHOTO_SHARE_TARGETS), ['gallery']);
+    assert.deepEqual(bookkeepingBeforeUpload(await handle.fetchHistory()), [
+      'core_patch marker',
+      'TemporalChangeVersion',
+      'memo',
+      'PhotoFilters,PhotoShareTargets,PhotoStep',
+    ]);
   });
 });
 

@@ -19,10 +19,14 @@ import { workflowBundle } from './support/temporal';
 const FIXTURES = path.join(__dirname, 'fixtures');
 /**
  * The workflow's patches (see processPhoto), oldest first, each with what a run must reach to take its guarded path
- * (a run that never gets there replays the same either way); fixtures must cover runs from before and after each. A
- * run with a later patch takes the earlier ones' new paths without asking (their markers would cost history events).
+ * (a run that never gets there replays the same either way); fixtures must cover runs from before and after each.
+ * The umbrella patches stand for every patch before them in runs started since (each patched() call costs a run a
+ * marker and a search-attribute update): a run with one asks no other.
  */
-const PATCHES: { id: string; reaches(fixture: Fixture): boolean }[] = [
+const ONE_PATCH = 'one-patch-for-all';
+const LEAN_PATCH = 'lean-bookkeeping';
+const UMBRELLAS = [ONE_PATCH, LEAN_PATCH];
+const PATCHES: { id: string; reaches?(fixture: Fixture): boolean }[] = [
   { id: 'memo-records-output', reaches: (f) => reachesShare(f) },
   { id: 'search-attributes-per-stage', reaches: (f) => reachesShare(f) },
   // Intermediates in the run's scratch, deleted when the filters end, failed or not: runs with a step before output.
@@ -30,6 +34,10 @@ const PATCHES: { id: string; reaches(fixture: Fixture): boolean }[] = [
     id: 'run-scratch',
     reaches: (f) => activityTypes(f).some((t) => t !== 'output' && (filterNames as readonly string[]).includes(t)),
   },
+  // It changes no command but the markers, so the mutant check below does not apply to it.
+  { id: ONE_PATCH },
+  // Its own change: a completed run sets no PhotoStep at the end (and labels sent with the start are not set again).
+  { id: LEAN_PATCH, reaches: (f) => events(f).some((e) => e.workflowExecutionCompletedEventAttributes) },
 ];
 const PATCH_IDS = PATCHES.map((p) => p.id);
 /**
@@ -37,12 +45,6 @@ const PATCH_IDS = PATCHES.map((p) => p.id);
  * of runs that are too large or cancelled, so the mutant check below, which needs ordinary runs, does not apply.
  */
 const GUARDS_PATCH = 'size-limit-cancel-compensation';
-/**
- * The patch that stands for all of the above in runs started since it (each patched() call costs a run a marker and a
- * search-attribute update): a run with it asks no other. It changes no command but the markers, so the mutant check
- * below does not apply to it; its runs count as recorded after every other patch.
- */
-const ONE_PATCH = 'one-patch-for-all';
 
 interface Fixture {
   /** The file name without .json: also the workflow ID the run was recorded under. */
@@ -86,7 +88,9 @@ const activityTypes = (fixture: Fixture) =>
 const reachesShare = (fixture: Fixture) => activityTypes(fixture).some((t) => t.startsWith('share'));
 /** Recorded by code from before patch `id`: without its marker or any later patch's. */
 const recordedBefore = (fixture: Fixture, id: string) =>
-  [...PATCH_IDS.slice(PATCH_IDS.indexOf(id)), ONE_PATCH].every((later) => !patchesOf(fixture).includes(later));
+  PATCH_IDS.slice(PATCH_IDS.indexOf(id)).every((later) => !patchesOf(fixture).includes(later));
+/** Patches whose guarded commands the mutant check covers. */
+const GUARDED = PATCHES.flatMap(({ id, reaches }) => (reaches ? [{ id, reaches }] : []));
 
 describe('replaying recorded histories', () => {
   let results: ReplayResult[];
@@ -97,7 +101,7 @@ describe('replaying recorded histories', () => {
 
   it('has fixtures to replay, from before and after each patch, and of the fused path', () => {
     assert.ok(fixtures.length >= 4, `found ${fixtures.length} fixtures in ${FIXTURES}`);
-    for (const { id, reaches } of PATCHES) {
+    for (const { id, reaches } of GUARDED) {
       const before = fixtures.filter((f) => reaches(f) && recordedBefore(f, id));
       const after = fixtures.filter((f) => reaches(f) && !recordedBefore(f, id));
       assert.ok(
@@ -124,24 +128,34 @@ describe('replaying recorded histories', () => {
     assert.ok(compensation, 'unpublishGallery was scheduled after the cancellation was requested');
   });
 
-  it(`has fixtures recorded with the ${ONE_PATCH} patch alone, of every path its runs take`, () => {
-    const withIt = fixtures.filter((f) => patchesOf(f).includes(ONE_PATCH));
-    for (const fixture of withIt) assert.deepEqual(patchesOf(fixture), [ONE_PATCH], fixture.workflowId);
-    const paths = {
-      'intermediates in the run scratch (deleteScratch)': (f: Fixture) => activityTypes(f).includes('deleteScratch'),
-      'intermediates held (steps on the holder queue)': (f: Fixture) =>
-        events(f).some((e) =>
-          e.activityTaskScheduledEventAttributes?.taskQueue?.name?.startsWith(`${TASK_QUEUES.filter}-held-`),
-        ),
-      'fused (applyChain)': (f: Fixture) => activityTypes(f).includes('applyChain') && reachesShare(f),
-      'cancelled, compensated': (f: Fixture) =>
-        events(f).some((e) => e.workflowExecutionCanceledEventAttributes) &&
-        activityTypes(f).includes('unpublishGallery'),
-    };
-    for (const [name, takes] of Object.entries(paths)) {
-      assert.ok(withIt.some(takes), `no history recorded with the ${ONE_PATCH} patch takes the path: ${name}`);
-    }
-  });
+  for (const umbrella of UMBRELLAS) {
+    it(`has fixtures recorded with the ${umbrella} patch alone, of every path its runs take`, () => {
+      const withIt = fixtures.filter((f) => patchesOf(f).includes(umbrella));
+      for (const fixture of withIt) assert.deepEqual(patchesOf(fixture), [umbrella], fixture.workflowId);
+      const paths: Record<string, (f: Fixture) => boolean> = {
+        'intermediates in the run scratch (deleteScratch)': (f) => activityTypes(f).includes('deleteScratch'),
+        'intermediates held (steps on the holder queue)': (f) =>
+          events(f).some((e) =>
+            e.activityTaskScheduledEventAttributes?.taskQueue?.name?.startsWith(`${TASK_QUEUES.filter}-held-`),
+          ),
+        'fused (applyChain)': (f) => activityTypes(f).includes('applyChain') && reachesShare(f),
+        'cancelled, compensated': (f) =>
+          events(f).some((e) => e.workflowExecutionCanceledEventAttributes) &&
+          activityTypes(f).includes('unpublishGallery'),
+      };
+      if (umbrella === LEAN_PATCH) {
+        // Labels sent with the start request (the project's clients), or set by a run started without them.
+        const titled = (f: Fixture) => !!events(f)[0]?.workflowExecutionStartedEventAttributes?.memo?.fields?.title;
+        const setsTitle = (f: Fixture) =>
+          events(f).some((e) => !!e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.title);
+        paths['completed, labelled at start'] = (f) => titled(f) && !setsTitle(f) && reachesShare(f);
+        paths['completed, started by hand'] = (f) => !titled(f) && setsTitle(f) && reachesShare(f);
+      }
+      for (const [name, takes] of Object.entries(paths)) {
+        assert.ok(withIt.some(takes), `no history recorded with the ${umbrella} patch takes the path: ${name}`);
+      }
+    });
+  }
 
   for (const fixture of fixtures) {
     it(`${fixture.workflowId} replays without a determinism error`, () => {
@@ -155,7 +169,7 @@ describe('replaying recorded histories', () => {
     // The mutant is the real workflow code with the guards gone; the histories it must break are the ones that got
     // as far as the guarded steps (the share, a step before the output) without a patch marker: runs started before a
     // change.
-    const before = fixtures.filter((f) => PATCHES.some(({ id, reaches }) => reaches(f) && recordedBefore(f, id)));
+    const before = fixtures.filter((f) => GUARDED.some(({ id, reaches }) => reaches(f) && recordedBefore(f, id)));
     assert.ok(before.length > 0);
     const mutant = await replay(before, UNGUARDED_SDK);
     for (const fixture of before) {

@@ -40,7 +40,8 @@ import {
   type ShareReceipt,
 } from '../src/common/types';
 import type { UploadActivities } from '../activities/upload/upload';
-import { PHOTO_FILTERS, PHOTO_SHA256, PHOTO_SHARE_TARGETS, PHOTO_STEP } from '../src/common/search-attributes';
+import { runLabels, startAttributes, type RunLabels } from '../src/common/run-labels';
+import { PHOTO_SHA256, PHOTO_STEP } from '../src/common/search-attributes';
 import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress, ShareTarget } from '../src/common/workflow-io';
 import { reviewGate } from './review';
@@ -92,6 +93,15 @@ function validateInput(input: ProcessPhotoInput): CheckedRequest {
   return validatePhotoRequest(input);
 }
 
+/** Whether the start request carried these labels (src/lib/photo-runs.ts sends them): then the run need not set them. */
+function startedWith(labels: RunLabels): boolean {
+  const { memo: started, typedSearchAttributes } = workflowInfo();
+  if (started?.source !== labels.memo.source || started?.title !== labels.memo.title) return false;
+  return startAttributes(labels).every(
+    ({ key, value }) => JSON.stringify(typedSearchAttributes.get(key)) === JSON.stringify(value),
+  );
+}
+
 const describeStep = (step: FilterStep) =>
   [step.filter, ...Object.entries(step.params ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`)].join(' ');
 
@@ -113,9 +123,12 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   const review = reviewGate(progress);
   const { chain, targets, review: reviewRequest, intermediates } = validateInput(input);
   // Every change behind patched() below was added after runs were live (see test/replay.test.ts). Each patched()
-  // call costs a run a marker and a search-attribute update (issue 12), so a run that has this one patch takes all
-  // their new paths without asking; runs from before it replay as they ran, asking each.
-  const current = patched('one-patch-for-all');
+  // call costs a run a marker and a search-attribute update (issue 12), so a run that has the newest of these
+  // umbrella patches takes every earlier patch's new path without asking; runs from before it replay as they ran.
+  // lean-bookkeeping's own change: labels that came with the start request are not set again, and a closed run's
+  // PhotoStep stays at its last stage (its status says it ended): up to three events and visibility writes fewer.
+  const lean = patched('lean-bookkeeping');
+  const current = lean || patched('one-patch-for-all');
   // Work that cannot fit is refused before it holds a worker's memory: what the chain alone tells now, the rest once
   // the upload has measured the original. Cancellation waits for running services and undoes what the run published
   // (see shareEverywhere).
@@ -132,24 +145,23 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
     ...targets.map((t) => `share:${t}`),
   ];
 
-  const sourceName = Object.values(input.source)[0] as string;
-  const title = input.title ?? sourceName.split('/').filter(Boolean).at(-1) ?? 'photo';
+  const labels = runLabels(input)!; // validated above
+  const { source: sourceName, title } = labels.memo;
+  const labelled = lean && startedWith(labels);
   // Behind patched() (runs started before replay as they ran): PhotoStep changes once per stage, not per step, and
   // rides along with the run's other search attributes: with five filter steps, 11 search-attribute updates per run
   // become 5 (issue 12: each is a history event and a visibility write). The progress query still names every step;
   // during the filter stage PhotoStep names the whole plan, as with fuse.
   const perStage = current || patched('search-attributes-per-stage');
-  upsertMemo({ source: sourceName, title });
-  const runAttributes: SearchAttributeUpdatePair[] = [
-    { key: PHOTO_FILTERS, value: chain.map((s) => s.filter) },
-    { key: PHOTO_SHARE_TARGETS, value: targets },
-  ];
+  if (!labelled) upsertMemo(labels.memo);
+  const runAttributes = labels.attributes;
   if (!perStage) upsertSearchAttributes(runAttributes);
 
   const enter = (stage: Progress['stage'], step: string, attributes: SearchAttributeUpdatePair[] = []) => {
     progress.stage = stage;
     progress.step = step;
     if (perStage && stage === 'filter') return; // set with the upload's result, below
+    if ((labelled && stage === 'upload') || (lean && stage === 'done')) return;
     upsertSearchAttributes([...attributes, { key: PHOTO_STEP, value: step }]);
   };
   const done = (artifact?: ImageRef) => {

@@ -1,12 +1,12 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { processPhoto } from '../../workflows';
-import { TASK_QUEUES, type ServiceName } from '../common/task-queues';
+import type { ServiceName } from '../common/task-queues';
 import type { ProcessPhotoInput } from '../common/workflow-io';
 import { Cluster } from '../cluster/cluster';
 import type { ClusterBinaries } from '../provision/temporal-server';
 import type { Child } from '../lib/child-processes';
+import { startPhotoRun } from '../lib/photo-runs';
 import { startNodeProcess, startServer, startWorker } from './cluster';
 import { timeline } from './history';
 import { PLAIN_TASK_QUEUE, plainPipeline } from './plain-workflow';
@@ -165,7 +165,7 @@ async function runWorkflows(
     const args = [{ source: { path: photo }, ...rest }] as const;
     const handle = plain
       ? await client.workflow.start(plainPipeline, { taskQueue: PLAIN_TASK_QUEUE, workflowId, args })
-      : await client.workflow.start(processPhoto, { taskQueue: TASK_QUEUES.workflow, workflowId, args });
+      : await startPhotoRun(client, args[0], workflowId);
     const result = await handle.result();
     const output = typeof result === 'object' ? result.output.key : undefined;
     return { photo, startMs, endMs: performance.now() - t0, resultAt: Date.now(), output };
