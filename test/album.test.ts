@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_ALBUM_BATCH, type AlbumInput } from '../src/common/album';
+import { PHOTO_FILTERS } from '../src/common/search-attributes';
 import { TASK_QUEUES } from '../src/common/task-queues';
 import { albumProgressQuery, processAlbum } from '../workflows';
 import { jpeg } from './support/images';
@@ -99,6 +100,18 @@ describe('albums', () => {
     );
     const most = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
     assert.ok(most <= 2, `${most} photos ran at once`);
+
+    // Each photo's run started titled and findable: the album sent its labels, so the run set none before its upload.
+    const photo = env.client.workflow.getHandle('album-1-0004');
+    const { memo, typedSearchAttributes } = await photo.describe();
+    assert.equal((memo as { title?: string }).title, 'p4');
+    assert.deepEqual(typedSearchAttributes.get(PHOTO_FILTERS), ['grayscale']);
+    const events = await eventsOf('album-1-0004');
+    const upload = events.findIndex((e) => e.activityTaskScheduledEventAttributes);
+    const labelled = events
+      .slice(0, upload)
+      .filter((e) => e.workflowPropertiesModifiedEventAttributes || e.upsertWorkflowSearchAttributesEventAttributes);
+    assert.equal(labelled.length, 1, 'before the upload, only the update that goes with the patch marker');
   });
 
   it('refuses a bad album request before any photo starts', async () => {

@@ -18,6 +18,8 @@ import {
   type AlbumResult,
 } from '../src/common/album';
 import { innermostMessage } from '../src/common/failures';
+import { labelledStart } from '../src/common/run-labels';
+import type { ProcessPhotoInput } from '../src/common/workflow-io';
 import { processPhoto } from './process-photo';
 
 export const albumProgressQuery = defineQuery<AlbumProgress>('albumProgress');
@@ -52,18 +54,19 @@ export async function processAlbum(input: AlbumInput): Promise<AlbumResult> {
     const known = { index, title: photoTitle(index), workflowId: albumPhotoId(albumId, index) };
     outcomes.set(index, { ...known, state: 'running' });
     try {
+      const request: ProcessPhotoInput = {
+        source: photos[index].source,
+        title: known.title,
+        filters: chain,
+        share: targets,
+        ...(review ? { review: input.review } : {}),
+        ...(input.fuse !== undefined ? { fuse: input.fuse } : {}),
+      };
+      // The photo's title and search attributes come with its start (replay checks only a child's ID and type).
       const result = await executeChild(processPhoto, {
         workflowId: known.workflowId,
-        args: [
-          {
-            source: photos[index].source,
-            title: known.title,
-            filters: chain,
-            share: targets,
-            ...(review ? { review: input.review } : {}),
-            ...(input.fuse !== undefined ? { fuse: input.fuse } : {}),
-          },
-        ],
+        args: [request],
+        ...labelledStart(request),
       });
       const { key, format, width, height } = result.output;
       const published = !result.review || result.review.decision === 'approved';

@@ -6,8 +6,8 @@ import type { ProcessPhotoInput } from './workflow-io';
 /**
  * What names a photo run and makes it findable before it has done anything: the memo the Web UI and the photo site
  * show (the source and a title) and the search attributes it starts with. A client sends them with the start
- * request (src/lib/photo-runs.ts), where they cost no history event; processPhoto sets them itself when a run
- * started without them (`temporal workflow start`, an album's photos).
+ * request (src/lib/photo-runs.ts, and processAlbum for its photos), where they cost no history event; processPhoto
+ * sets them itself when a run started without them (`temporal workflow start`).
  */
 export interface RunLabels {
   memo: { source: string; title: string };
@@ -18,6 +18,15 @@ export interface RunLabels {
 /** The search attributes a run starts with: its labels' and PhotoStep `upload`. */
 export function startAttributes(labels: RunLabels): SearchAttributePair[] {
   return [...labels.attributes, { key: PHOTO_STEP, value: 'upload' }];
+}
+
+/** The start options that carry a request's labels (none for a request too malformed to have any). */
+export function labelledStart(input: ProcessPhotoInput): {
+  memo?: RunLabels['memo'];
+  typedSearchAttributes?: SearchAttributePair[];
+} {
+  const labels = runLabels(input);
+  return labels ? { memo: labels.memo, typedSearchAttributes: startAttributes(labels) } : {};
 }
 
 /** A request's labels; undefined when it is too malformed to have any (processPhoto then refuses it). */

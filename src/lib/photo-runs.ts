@@ -8,7 +8,7 @@ import type { UploadSource } from '../common/types';
 import type { BlobStore } from './blob-store';
 import { processAlbum, processPhoto, progressQuery } from '../../workflows';
 import type { AlbumInput } from '../common/album';
-import { runLabels, startAttributes } from '../common/run-labels';
+import { labelledStart } from '../common/run-labels';
 import { TASK_QUEUES } from '../common/task-queues';
 import type { ProcessPhotoInput, ProcessPhotoResult, Progress } from '../common/workflow-io';
 
@@ -61,13 +61,12 @@ export async function startPhotoRun(
   input: ProcessPhotoInput,
   workflowId?: string,
 ): Promise<PhotoHandle> {
-  // The run's title and search attributes come with the start request, where they cost the run no history event.
-  const labels = runLabels(input);
   return client.workflow.start(processPhoto, {
     taskQueue: TASK_QUEUES.workflow,
     workflowId: workflowId ?? (await photoWorkflowId(input)),
     args: [input],
-    ...(labels ? { memo: labels.memo, typedSearchAttributes: startAttributes(labels) } : {}),
+    // The run's title and search attributes come with the start request, where they cost the run no history event.
+    ...labelledStart(input),
   });
 }
 
