@@ -93,7 +93,7 @@ function validateInput(input: ProcessPhotoInput): CheckedRequest {
   return validatePhotoRequest(input);
 }
 
-/** Whether the start request carried these labels (src/lib/photo-runs.ts sends them): then the run need not set them. */
+/** Whether the start request carried these labels (the clients and processAlbum send them): then they are set. */
 function startedWith(labels: RunLabels): boolean {
   const { memo: started, typedSearchAttributes } = workflowInfo();
   if (started?.source !== labels.memo.source || started?.title !== labels.memo.title) return false;
