@@ -1,3 +1,5 @@
+// First: it takes a census of libuv's pool as it starts it (src/lib/process-tuning.ts).
+import { tuneProcess } from '../lib/process-tuning';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -7,7 +9,6 @@ import { loadConfig, type PhotoConfig } from '../lib/config';
 import { installQuietRuntime } from '../lib/logging';
 import { dataConverterFor } from '../lib/payload-codec';
 import { ensureSweepSchedule } from '../lib/store-sweep';
-import { tuneProcess } from '../lib/process-tuning';
 import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/workers';
 
 const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [--concurrency N]

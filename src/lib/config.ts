@@ -8,7 +8,7 @@ import { DEFAULT_RETENTION, MIN_RETENTION_MS } from '../common/retention';
 import { durationMs } from '../common/review';
 import { projectRoot } from './project-root';
 import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
-import { IMAGE_PRIORITIES, type ImagePriority } from './process-tuning';
+import { parseImagePriority, type ImagePriority } from './process-tuning';
 
 /**
  * The one place the environment is read: every process (worker, client, demo, benchmark) loads its settings here
@@ -171,16 +171,6 @@ function testMarkers(env: NodeJS.ProcessEnv): TestMarkerSettings | undefined {
   }
   if (holdAt && !dir) throw new Error('NANO_PHOTOS_TEST_HOLD_AT is set but NANO_PHOTOS_TEST_MARKER_DIR is not');
   return dir ? { dir: path.resolve(dir), holdAt: holdAt as MarkerPoint | undefined } : undefined;
-}
-
-function imagePriority(raw: string | undefined): ImagePriority {
-  if (raw === undefined || raw === '') return 'idle';
-  if (!IMAGE_PRIORITIES.includes(raw as ImagePriority)) {
-    throw new Error(
-      `NANO_PHOTOS_IMAGE_PRIORITY: expected one of ${IMAGE_PRIORITIES.join(', ')}, received ${JSON.stringify(raw)}`,
-    );
-  }
-  return raw as ImagePriority;
 }
 
 export function parsePort(name: string, raw: string): number {
@@ -346,7 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     codecPort,
     retentionMs: retention(env.NANO_PHOTOS_RETENTION),
     filterPixelBudget: integer(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
-    imagePriority: imagePriority(env.NANO_PHOTOS_IMAGE_PRIORITY),
+    imagePriority: parseImagePriority(env.NANO_PHOTOS_IMAGE_PRIORITY),
     filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
     testMarkers: testMarkers(env),
     metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,

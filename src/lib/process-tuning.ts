@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, stat } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
@@ -15,12 +15,41 @@ const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
 export const IMAGE_PRIORITIES = ['idle', 'nice', 'normal'] as const;
 export type ImagePriority = (typeof IMAGE_PRIORITIES)[number];
 
+/** NANO_PHOTOS_IMAGE_PRIORITY's value: `idle` when unset or empty. */
+export function parseImagePriority(raw: string | undefined): ImagePriority {
+  if (raw === undefined || raw === '') return 'idle';
+  if (!IMAGE_PRIORITIES.includes(raw as ImagePriority)) {
+    throw new Error(
+      `NANO_PHOTOS_IMAGE_PRIORITY: expected one of ${IMAGE_PRIORITIES.join(', ')}, received ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw as ImagePriority;
+}
+
 /**
  * The threads that do image work in a process that also runs workflows: libvips' own, and libuv's pool, which runs
  * sharp's pipelines (and the file I/O). Node names the pool's threads from version 22 on; under Node 20 they are
- * called "node", like V8's helpers, which the main thread waits for during a garbage collection, so they stay.
+ * called "node", like V8's helpers, which the main thread waits for during a garbage collection and which must
+ * therefore stay as they are: there the pool is known by the census below.
  */
 const IMAGE_THREADS = ['libvips worker', 'libuv-worker'];
+
+/**
+ * libuv's pool, found by starting it: the pool starts all its threads at its first request, so the threads that
+ * appear during one are the pool. This module makes that request as it loads, and the entry points that tune a
+ * process import it before anything else (sharp's loading already uses the pool). Empty where the pool had started
+ * before (under tsx, whose loader uses it before any project module loads: there, under Node 20, the pool stays at
+ * normal priority).
+ */
+export const POOL_THREADS: ReadonlySet<string> = startPool();
+
+function startPool(): ReadonlySet<string> {
+  if (process.platform !== 'linux') return new Set();
+  const threads = () => readdirSync('/proc/self/task');
+  const before = new Set(threads());
+  stat('/', () => undefined);
+  return new Set(threads().filter((tid) => !before.has(tid)));
+}
 
 /** Linux's number for SCHED_IDLE, as /proc reports a thread's policy. */
 const SCHED_IDLE = 5;
@@ -43,7 +72,8 @@ export function tuneProcess(priority: ImagePriority, services: readonly ServiceN
   // steps would only wait behind other processes' image work.
   const images = services.length === 0 || services.some((s) => IMAGE_SERVICES.includes(s));
   if (priority === 'normal' || !images) return;
-  lowerPriority(services.includes('workflow') ? (name) => IMAGE_THREADS.includes(name) : () => true, priority);
+  const image = (name: string, tid: string) => IMAGE_THREADS.includes(name) || POOL_THREADS.has(tid);
+  lowerPriority(services.includes('workflow') ? image : () => true, priority);
 }
 
 /**
@@ -51,7 +81,10 @@ export function tuneProcess(priority: ImagePriority, services: readonly ServiceN
  * new ones (a thread also inherits its creator's policy and nice). Linux only: threads are found in /proc. Node has
  * no call for a thread's scheduling policy, so SCHED_IDLE is set with util-linux's `chrt`; where that fails, nice 10.
  */
-function lowerPriority(pick: (threadName: string) => boolean, priority: Exclude<ImagePriority, 'normal'>): void {
+function lowerPriority(
+  pick: (threadName: string, tid: string) => boolean,
+  priority: Exclude<ImagePriority, 'normal'>,
+): void {
   if (process.platform !== 'linux') return;
   let idle = priority === 'idle';
   let checked = new Set<string>();
@@ -80,7 +113,7 @@ function lowerPriority(pick: (threadName: string) => boolean, priority: Exclude<
     for (const tid of tids) {
       if (checked.has(tid)) continue;
       try {
-        if (!pick(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())) continue;
+        if (!pick(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), tid)) continue;
         if (!idle) renice(tid);
         else if (policyOf(tid) !== SCHED_IDLE) toIdle(tid);
       } catch {
