@@ -13,6 +13,8 @@ interface Thread {
   main: boolean;
   /** Counted in libuv's pool by the census (src/lib/process-tuning.ts). */
   pool: boolean;
+  /** The image thread, when the helper started one. */
+  image: boolean;
   nice: number;
   policy: number;
 }
@@ -37,10 +39,10 @@ function compileHelper(dir: string): string {
 }
 
 /** Runs the helper for `services` with `env` added; returns its threads and warnings. */
-async function threadsOf(helper: string, services: string, env: Record<string, string> = {}) {
+async function threadsOf(helper: string, services: string, env: Record<string, string> = {}, extra: string[] = []) {
   // libuv's default pool of 4 threads, whatever this process was given.
   const { UV_THREADPOOL_SIZE: _, ...inherited } = process.env;
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [helper, services], {
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [helper, services, ...extra], {
     cwd: projectRoot,
     env: {
       ...inherited,
@@ -98,6 +100,21 @@ describeLinux('image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_P
       threads.filter((t) => !image(t) && (t.policy !== SCHED_OTHER || t.nice !== 0)),
       [],
     );
+  });
+
+  it('an image thread (src/lib/image-thread.ts) lowers itself; the main thread stays as it was', async () => {
+    const { threads } = await threadsOf(helper, 'workflow,upload,filter,share', {}, ['image-thread']);
+    const [image] = threads.filter((t) => t.image);
+    assert.equal(image?.policy, SCHED_IDLE, JSON.stringify(threads));
+    const main = threads.find((t) => t.main)!;
+    assert.deepEqual([main.policy, main.nice], [SCHED_OTHER, 0]);
+  });
+
+  it('nice: an image thread takes nice 10', async () => {
+    const env = { NANO_PHOTOS_IMAGE_PRIORITY: 'nice' };
+    const { threads } = await threadsOf(helper, 'workflow,upload,filter,share', env, ['image-thread']);
+    const [image] = threads.filter((t) => t.image);
+    assert.deepEqual([image?.policy, image?.nice], [SCHED_OTHER, 10]);
   });
 
   it('a worker without image services is left as it was', async () => {

@@ -1,22 +1,24 @@
 // First: it takes a census of libuv's pool as it starts it (src/lib/process-tuning.ts).
-import { tuneProcess } from '../lib/process-tuning';
+import { tuneProcess, tuneThisThread } from '../lib/process-tuning';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { SWEEP_EVERY, SWEEP_SCHEDULE_ID } from '../common/retention';
 import { SERVICE_NAMES } from '../common/task-queues';
 import { loadConfig, type PhotoConfig } from '../lib/config';
 import { installQuietRuntime } from '../lib/logging';
 import { dataConverterFor } from '../lib/payload-codec';
 import { ensureSweepSchedule } from '../lib/store-sweep';
+import { inImageThread, placeServices, reportReady, startImageThread, type ImageThread } from '../lib/image-thread';
 import { createWorkers, DEFAULT_CONCURRENCY, parseServices } from '../lib/workers';
 
 const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [--concurrency N]
 
 Runs a worker process for the chosen nano-service groups, each polling its own task queue. Start as many
-processes as you like, for the same or different services: they share the queues. A filter worker also polls a
-queue of its own, photos-filter-held-<host>-<pid>-<id>: the steps of runs with intermediates: "memory" whose input
-it holds.
+processes as you like, for the same or different services: they share the queues. A process that runs workflows
+and image services runs upload and filter in a thread of their own (not with NANO_PHOTOS_METRICS_ADDRESS, nor under
+Node 20 without \`npm run build\`). A filter worker also polls a queue of its own,
+photos-filter-held-<host>-<pid>-<id>: the steps of runs with intermediates: "memory" whose input it holds.
 
 Options:
   --services LIST    comma-separated, from: ${SERVICE_NAMES.join(', ')} (default: all)
@@ -84,30 +86,48 @@ async function main(): Promise<void> {
     throw new Error(`--concurrency: expected an integer between 1 and 1000, received ${values.concurrency}`);
   }
   const config = loadConfig();
+  const { here, thread } = placeServices(services, config, __filename);
+  // Before the SDK's runtime starts its threads: they inherit an image thread's priority.
+  if (inImageThread) tuneThisThread(config.imagePriority);
+  else tuneProcess(config.imagePriority, services);
   installQuietRuntime(config.metricsAddress);
-  tuneProcess(config.imagePriority, services);
   const settings = config.connection;
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.options });
   const workers = await createWorkers({
     connection,
     namespace: settings.namespace,
-    services,
+    services: here,
     config,
-    concurrency: concurrency === undefined ? undefined : Object.fromEntries(services.map((s) => [s, concurrency])),
+    concurrency: concurrency === undefined ? undefined : Object.fromEntries(here.map((s) => [s, concurrency])),
   });
-  console.log(
-    `worker ${process.pid}: serving ${services.join(', ')} on ${settings.address} (namespace ${settings.namespace})`,
-  );
+  const stopAll = () => workers.forEach((worker) => worker.shutdown());
+  let images: ImageThread | undefined;
+  if (inImageThread) reportReady(stopAll);
+  else if (thread.length > 0) {
+    const args = ['--services', thread.join(','), ...(values.concurrency ? ['--concurrency', values.concurrency] : [])];
+    images = startImageThread(__filename, args);
+    await images.ready;
+    // The SDK's runtime stops this thread's workers on these signals; the image thread's stop with them.
+    for (const signal of Runtime.instance().options.shutdownSignals) process.once(signal, () => images?.stop());
+  }
+  if (!inImageThread) {
+    const where = thread.length > 0 ? ` (${thread.join(', ')} in a thread of their own)` : '';
+    console.log(
+      `worker ${process.pid}: serving ${services.join(', ')}${where} on ${settings.address} (namespace ${settings.namespace})`,
+    );
+  }
   if (services.includes('workflow')) await scheduleSweep(connection, config);
   try {
-    await Promise.all(workers.map((worker) => worker.run()));
+    await Promise.all([...workers.map((worker) => worker.run()), images?.done]);
   } finally {
     await connection.close();
   }
+  if (inImageThread) return;
   console.log(`worker ${process.pid}: stopped`);
 }
 
-if (require.main === module) {
+// An image thread runs this file too (src/lib/image-thread.ts).
+if (require.main === module || inImageThread) {
   main().catch((err) => {
     console.error(`worker: ${(err as Error).message}`);
     process.exit(1);

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, stat } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, stat } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
 /** The services that decode and encode images. */
-const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
+export const IMAGE_SERVICES: readonly ServiceName[] = ['upload', 'filter'];
 
 /**
  * How image work yields the cores to orchestration (NANO_PHOTOS_IMAGE_PRIORITY): `idle`, Linux's SCHED_IDLE (it
@@ -98,8 +98,7 @@ function lowerPriority(
   const toIdle = (tid: string) =>
     execFile('chrt', ['--idle', '--pid', '0', tid], (err, _stdout, stderr) => {
       if (!err || !existsSync(`/proc/self/task/${tid}`)) return; // done, or the thread has ended
-      const why = String(stderr).trim() || err.message;
-      if (idle) console.warn(`process ${process.pid}: chrt --idle failed (${why}); using nice ${NICE}`);
+      if (idle) warnNoIdle(String(stderr).trim() || err.message);
       idle = false;
       renice(tid);
     });
@@ -124,6 +123,26 @@ function lowerPriority(
   };
   scan();
   setInterval(scan, 250).unref();
+}
+
+/**
+ * Lowers the calling thread at once: a worker thread that runs only image services (src/lib/image-thread.ts), before
+ * it starts anything, so that the threads it starts (the SDK core's) inherit the priority, as in an image-only
+ * process.
+ */
+export function tuneThisThread(priority: ImagePriority): void {
+  if (priority === 'normal' || process.platform !== 'linux') return;
+  const tid = readlinkSync('/proc/thread-self').split('/').pop()!;
+  if (priority === 'idle') {
+    const chrt = spawnSync('chrt', ['--idle', '--pid', '0', tid], { encoding: 'utf8' });
+    if (chrt.status === 0) return;
+    warnNoIdle(chrt.stderr?.trim() || chrt.error?.message || `exit ${chrt.status}`);
+  }
+  os.setPriority(Number(tid), NICE);
+}
+
+function warnNoIdle(why: string): void {
+  console.warn(`process ${process.pid}: chrt --idle failed (${why}); using nice ${NICE}`);
 }
 
 /** A thread's scheduling policy (field 41 of its stat; the fields count from after the command's closing paren). */
