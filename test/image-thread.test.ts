@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { SERVICE_NAMES } from '../src/common/task-queues';
+import { loadConfig } from '../src/lib/config';
 import { placeServices } from '../src/lib/image-thread';
 import { startPhotoRun } from '../src/lib/photo-runs';
-import { SHUTDOWN_GRACE_TIME } from '../src/lib/workers';
-import { activityRecords, Processes, waitForRunning } from './support/processes';
+import { Processes, stopMidActivity } from './support/processes';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 describe('placeServices: which services a worker runs in an image thread', () => {
   const compiled = '/app/dist/src/bin/worker.js';
-  const none = { metricsAddress: undefined };
+  const none = { metricsAddress: undefined, imageThread: true };
 
   it('gives upload and filter a thread of their own when the process also runs workflows', () => {
     assert.deepEqual(placeServices(SERVICE_NAMES, none, compiled), {
@@ -26,7 +25,18 @@ describe('placeServices: which services a worker runs in an image thread', () =>
     for (const services of [['upload', 'filter'], ['filter'], ['workflow', 'share']] as const) {
       assert.deepEqual(placeServices(services, none, compiled), { here: services, thread: [] });
     }
-    assert.deepEqual(placeServices(SERVICE_NAMES, { metricsAddress: '127.0.0.1:9464' }, compiled).thread, []);
+    const metrics = { metricsAddress: '127.0.0.1:9464', imageThread: true };
+    assert.deepEqual(placeServices(SERVICE_NAMES, metrics, compiled).thread, []);
+  });
+
+  it('not when NANO_PHOTOS_IMAGE_THREAD=false', () => {
+    const config = loadConfig({ NANO_PHOTOS_IMAGE_THREAD: 'false' });
+    assert.deepEqual(placeServices(SERVICE_NAMES, config, compiled).thread, []);
+    assert.equal(loadConfig({}).imageThread, true);
+    assert.throws(
+      () => loadConfig({ NANO_PHOTOS_IMAGE_THREAD: 'no' }),
+      /NANO_PHOTOS_IMAGE_THREAD: expected true or false, received "no"/,
+    );
   });
 
   it('under tsx only from Node 22 on, whose loader hooks reach worker threads', () => {
@@ -72,17 +82,7 @@ describeThreaded('one worker process for everything, image services in a thread'
       ],
       share: ['gallery'],
     });
-    const running = await waitForRunning(handle, 'resize');
-    assert.equal(running.lastWorkerIdentity, worker.identity);
-
-    const signalledAt = Date.now();
-    const exit = await worker.kill('SIGTERM');
-    assert.deepEqual(exit, { code: 0, signal: null }, `the worker's output:\n${worker.output()}`);
-    assert.ok(Date.now() - signalledAt < msToNumber(SHUTDOWN_GRACE_TIME));
-    assert.match(worker.output(), new RegExp(`worker ${worker.pid}: stopped`));
-    const resize = (await activityRecords(handle)).find((a) => a.type === 'resize')!;
-    assert.deepEqual([resize.outcome, resize.attempt, resize.completedBy], ['completed', 1, worker.identity]);
-    assert.ok(resize.completedAt! > signalledAt, 'resize was still running when the signal came');
+    await stopMidActivity(handle, worker, 'resize');
 
     // The next worker finishes the run.
     await world.startWorker({ services: SERVICE_NAMES, address, dataDir: world.dataDir });

@@ -22,20 +22,26 @@ export const inImageThread: boolean =
 
 /**
  * Which of `services` this thread runs (`here`) and which an image thread does (`thread`, empty for none): the
- * image services get one when workflows run in the same process. Not with a metrics endpoint: it belongs to the
+ * image services get one when workflows run in the same process, unless the configuration says not to
+ * (NANO_PHOTOS_IMAGE_THREAD=false). Not with a metrics endpoint: it belongs to the
  * SDK runtime, one per thread, and two cannot serve one address. Not for an entry point in TypeScript under Node 20
  * either: tsx's hooks do not reach worker threads there (they do from Node 22 on; compiled, `npm run build`, there
  * is nothing to hook).
  */
 export function placeServices(
   services: readonly ServiceName[],
-  config: Pick<PhotoConfig, 'metricsAddress'>,
+  config: Pick<PhotoConfig, 'metricsAddress' | 'imageThread'>,
   entry: string,
 ): { here: ServiceName[]; thread: ServiceName[] } {
   const images = services.filter((s) => IMAGE_SERVICES.includes(s));
   const loadable = !entry.endsWith('.ts') || Number(process.versions.node.split('.')[0]) >= 22;
   const split =
-    !inImageThread && services.includes('workflow') && images.length > 0 && !config.metricsAddress && loadable;
+    config.imageThread &&
+    !inImageThread &&
+    services.includes('workflow') &&
+    images.length > 0 &&
+    !config.metricsAddress &&
+    loadable;
   return split
     ? { here: services.filter((s) => !images.includes(s)), thread: images }
     : { here: [...services], thread: [] };

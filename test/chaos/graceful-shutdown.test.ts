@@ -3,15 +3,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { startPhotoRun } from '../../src/lib/photo-runs';
-import { SHUTDOWN_GRACE_TIME } from '../../src/lib/workers';
 import { jpeg } from '../support/images';
-import { activityRecords, Processes, waitForRunning } from '../support/processes';
+import { activityRecords, Processes, stopMidActivity } from '../support/processes';
 
 /** Long enough that SIGTERM surely lands mid-filter, well inside the worker's 30 s grace time. */
 const FILTER_DELAY_MS = 3_000;
-const GRACE_MS = msToNumber(SHUTDOWN_GRACE_TIME);
 
 describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () => {
   const world = new Processes();
@@ -45,31 +42,7 @@ describe('SIGTERM to a worker process mid-filter', { timeout: 5 * 60_000 }, () =
       ],
       share: ['gallery'],
     });
-    const running = await waitForRunning(handle, 'resize');
-    assert.equal(running.lastWorkerIdentity, filter.identity);
-
-    const signalledAt = Date.now();
-    const exit = await filter.kill('SIGTERM');
-    const exitedAt = Date.now();
-    assert.deepEqual(exit, { code: 0, signal: null }, `the worker's output:\n${filter.output()}`);
-    assert.match(filter.output(), new RegExp(`worker ${filter.pid}: stopped`));
-
-    // By the time the process is gone, the filter it was running has completed, on its first and only attempt.
-    const resize = (await activityRecords(handle)).find((a) => a.type === 'resize')!;
-    assert.equal(resize.outcome, 'completed');
-    assert.equal(resize.attempt, 1);
-    assert.equal(resize.startedBy, filter.identity);
-    assert.equal(resize.completedBy, filter.identity);
-    assert.equal(resize.lastFailure ?? null, null);
-    // ...and it was still running when the signal came: the worker waited for it, within its grace time.
-    assert.ok(
-      resize.completedAt! > signalledAt,
-      `resize completed ${resize.completedAt! - signalledAt} ms after SIGTERM`,
-    );
-    assert.ok(
-      exitedAt - signalledAt < GRACE_MS,
-      `exited ${exitedAt - signalledAt} ms after SIGTERM; the grace time is ${GRACE_MS} ms`,
-    );
+    const { record: resize, signalledAt, exitedAt } = await stopMidActivity(handle, filter, 'resize');
     console.log(
       `SIGTERM: resize completed after ${resize.completedAt! - signalledAt} ms, the process exited 0 after ${exitedAt - signalledAt} ms`,
     );

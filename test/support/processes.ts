@@ -12,6 +12,8 @@ import { startDevServer, type DevServer } from '../../src/lib/dev-server';
 import { projectRoot } from '../../src/lib/project-root';
 import { freePort } from '../../src/lib/free-port';
 import { startPhotoRun } from '../../src/lib/photo-runs';
+import { SHUTDOWN_GRACE_TIME } from '../../src/lib/workers';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { SERVICE_NAMES, type ServiceName } from '../../src/common/task-queues';
 import type { ProcessPhotoInput } from '../../src/common/workflow-io';
 import { jpeg } from './images';
@@ -329,4 +331,34 @@ export function waitForRunning(handle: WorkflowHandle, type: string, timeoutMs =
     },
     { timeoutMs },
   );
+}
+
+/**
+ * SIGTERM to `worker` while it runs the run's `type` activity: the worker must let that activity finish (on its first
+ * attempt, after the signal), exit 0 within its grace time and say it stopped. Returns the activity and the times.
+ */
+export async function stopMidActivity(handle: WorkflowHandle, worker: WorkerProcess, type: string) {
+  const running = await waitForRunning(handle, type);
+  assert.equal(running.lastWorkerIdentity, worker.identity);
+  const signalledAt = Date.now();
+  const exit = await worker.kill('SIGTERM');
+  const exitedAt = Date.now();
+  assert.deepEqual(exit, { code: 0, signal: null }, `the worker's output:\n${worker.output()}`);
+  assert.match(worker.output(), new RegExp(`worker ${worker.pid}: stopped`));
+  const record = (await activityRecords(handle)).find((a) => a.type === type)!;
+  assert.deepEqual(
+    [record.outcome, record.attempt, record.startedBy, record.completedBy, record.lastFailure ?? null],
+    ['completed', 1, worker.identity, worker.identity, null],
+  );
+  // It was still running when the signal came: the worker waited for it, within its grace time.
+  assert.ok(
+    record.completedAt! > signalledAt,
+    `${type} completed ${record.completedAt! - signalledAt} ms after SIGTERM`,
+  );
+  const grace = msToNumber(SHUTDOWN_GRACE_TIME);
+  assert.ok(
+    exitedAt - signalledAt < grace,
+    `exited ${exitedAt - signalledAt} ms after SIGTERM; the grace time is ${grace} ms`,
+  );
+  return { record, signalledAt, exitedAt };
 }
