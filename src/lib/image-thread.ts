@@ -8,8 +8,8 @@ import { IMAGE_SERVICES } from './process-tuning';
  * image priority, as if they were a process of their own. Their JavaScript (hashing, image-sized buffers, and the
  * garbage collections those bring) and their SDK core's threads then never hold up the main thread, which relays
  * every workflow activation between the SDK core and the workflow thread: at 8 photos in flight, the hop between two
- * activities of one worker process for everything fell from about twice the idle hop to 1.3-1.4 times it
- * (BENCHMARKS.md, seventh pass). The cost: one more JavaScript heap and SDK runtime, about 40 MB.
+ * activities of one worker process for everything fell from 21-27 ms to 14-18 ms (BENCHMARKS.md, seventh pass). The
+ * cost: one more JavaScript heap and SDK runtime, about 32 MB at rest (NANO_PHOTOS_IMAGE_THREAD=false saves it).
  */
 
 /** What the main thread sends an image thread, and what the thread answers once its workers poll. */
