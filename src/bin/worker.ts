@@ -16,9 +16,9 @@ const HELP = `Usage: npm run worker -- [--services ${SERVICE_NAMES.join(',')}] [
 
 Runs a worker process for the chosen nano-service groups, each polling its own task queue. Start as many
 processes as you like, for the same or different services: they share the queues. A process that runs workflows
-and image services runs upload and filter in a thread of their own (NANO_PHOTOS_IMAGE_THREAD=false: not; nor with
-NANO_PHOTOS_METRICS_ADDRESS, nor under Node 20 without \`npm run build\`). A filter worker also polls a queue of its own,
-photos-filter-held-<host>-<pid>-<id>: the steps of runs with intermediates: "memory" whose input it holds.
+and image services runs upload and filter in a thread of their own (not with NANO_PHOTOS_IMAGE_THREAD=false or
+NANO_PHOTOS_METRICS_ADDRESS, nor under Node 20 without \`npm run build\`). A filter worker also polls a queue of its
+own, photos-filter-held-<host>-<pid>-<id>: the steps of runs with intermediates: "memory" whose input it holds.
 
 Options:
   --services LIST    comma-separated, from: ${SERVICE_NAMES.join(', ')} (default: all)

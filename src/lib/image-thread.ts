@@ -23,10 +23,9 @@ export const inImageThread: boolean =
 /**
  * Which of `services` this thread runs (`here`) and which an image thread does (`thread`, empty for none): the
  * image services get one when workflows run in the same process, unless the configuration says not to
- * (NANO_PHOTOS_IMAGE_THREAD=false). Not with a metrics endpoint: it belongs to the
- * SDK runtime, one per thread, and two cannot serve one address. Not for an entry point in TypeScript under Node 20
- * either: tsx's hooks do not reach worker threads there (they do from Node 22 on; compiled, `npm run build`, there
- * is nothing to hook).
+ * (NANO_PHOTOS_IMAGE_THREAD=false). Not with a metrics endpoint: it belongs to the SDK runtime, one per thread, and
+ * two cannot serve one address. Not for an entry point in TypeScript under Node 20 either: tsx's hooks do not reach
+ * worker threads there (they do from Node 22 on; compiled, `npm run build`, there is nothing to hook).
  */
 export function placeServices(
   services: readonly ServiceName[],

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, stat } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, stat as statFile } from 'node:fs';
 import os from 'node:os';
 import type { ServiceName } from '../common/task-queues';
 
@@ -47,7 +47,7 @@ function startPool(): ReadonlySet<string> {
   if (process.platform !== 'linux') return new Set();
   const threads = () => readdirSync('/proc/self/task');
   const before = new Set(threads());
-  stat('/', () => undefined);
+  statFile('/', () => undefined);
   return new Set(threads().filter((tid) => !before.has(tid)));
 }
 
