@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { describe, it } from 'node:test';
 import { SERVICE_NAMES } from '../src/common/task-queues';
 import { loadConfig } from '../src/lib/config';
 import { placeServices } from '../src/lib/image-thread';
 import { startPhotoRun } from '../src/lib/photo-runs';
-import { Processes, stopMidActivity } from './support/processes';
+import { crashTestWorld, stopMidActivity } from './support/processes';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
@@ -50,19 +49,10 @@ describe('placeServices: which services a worker runs in an image thread', () =>
 const describeThreaded = NODE_MAJOR >= 22 ? describe : describe.skip;
 
 describeThreaded('one worker process for everything, image services in a thread', { timeout: 5 * 60_000 }, () => {
-  const world = new Processes();
-  let address: string;
-  let client: Client;
-
-  before(async () => {
-    ({ address, client } = await world.start());
-  });
-  after(async () => {
-    await world.cleanup();
-  });
+  const context = crashTestWorld();
 
   it('runs the filters in its thread, and on SIGTERM lets the running one finish and exits 0', async () => {
-    const photo = await world.writePhoto();
+    const { world, address, client, photo } = context;
     const worker = await world.startWorker({
       services: SERVICE_NAMES,
       address,
