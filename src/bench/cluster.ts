@@ -5,6 +5,7 @@ import { startDevServer, type DevServer } from '../lib/dev-server';
 import { projectRoot } from '../lib/project-root';
 import { freePort } from '../lib/free-port';
 import type { ServiceName } from '../common/task-queues';
+import { cpusFor, pinProcess, type CpuPins } from './cpu-pinning';
 
 /**
  * The processes a benchmark mode runs on: a Temporal dev server on a free port and worker processes started as
@@ -16,6 +17,21 @@ import type { ServiceName } from '../common/task-queues';
 const WORKER_GRACE_MS = 35_000;
 
 const running = new Set<Child>();
+
+/** Where processes started from now on run (--cpus); none: anywhere. */
+let pins: CpuPins = {};
+
+/** Binds the processes started from now on, and this one, to the CPUs `cpuPins` gives them (--cpus). */
+export function useCpus(cpuPins: CpuPins): void {
+  pins = cpuPins;
+  pinAsServer(process.pid);
+}
+
+/** Binds a server's process (Temporal's, the S3 server's) to the server's CPUs, if --cpus names them. */
+export function pinAsServer(pid: number): void {
+  const cpus = cpusFor(pins);
+  if (cpus) pinProcess(pid, cpus);
+}
 
 /** The memory allocator settings of the first process started here (src/bin/run-node.sh chooses them). */
 let allocatorSettings: string | undefined;
@@ -51,6 +67,8 @@ export interface NodeProcessOptions {
   args?: string[];
   env?: Record<string, string>;
   logFile: string;
+  /** The worker services it runs, for --cpus (none: the monolith or a benchmark worker, `workers`). */
+  services?: readonly ServiceName[];
   /** Resolve once a line of stdout matches; otherwise at once. */
   readyLine?: RegExp;
   ipc?: boolean;
@@ -78,6 +96,9 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
       stopGraceMs: WORKER_GRACE_MS,
     }),
   );
+  // run-node.sh's shell, bound before it starts Node: Node and its threads inherit the binding.
+  const cpus = cpusFor(pins, o.services ?? []);
+  if (cpus) pinProcess(child.pid, cpus);
   if (o.readyLine) await waitForOutput(child, o.readyLine, { timeoutMs: o.readyTimeoutMs ?? 120_000 });
   if (o.readyLine && allocatorSettings === undefined) allocatorSettings = readAllocatorSettings(child.pid);
   return child;
@@ -102,6 +123,7 @@ export function startWorker(
   return startNodeProcess({
     label: `worker:${group.services.join('+')}`,
     entry: 'src/bin/worker.ts',
+    services: group.services,
     args,
     env: { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', NANO_PHOTOS_DATA_DIR: dataDir, ...env },
     logFile,
@@ -126,6 +148,7 @@ export async function startServer(dbFile: string | undefined, logFile: string): 
       dbFile,
       logFile: log,
     });
+    pinAsServer(server.child.pid);
     return { address: server.address, server, child: track(server.child) };
   } finally {
     closeSync(log); // the server holds its own copy

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { SERVICE_NAMES, type ServiceName } from '../common/task-queues';
 import { projectRoot } from '../lib/project-root';
 import { samplePhotoDir } from '../lib/sample-photos';
+import { parseCpuPins, type CpuPins } from './cpu-pinning';
 import type { ModeId } from './results';
 import { WORKLOAD_LABEL } from './workload';
 
@@ -125,6 +126,11 @@ Options:
   --server-db D        file: a SQLite file with the settings of \`npm run server\` (default); memory
   --concurrency S=N    worker concurrency for service S (processes of one service group), repeatable
   --worker-env K=V     extra environment for worker and monolith processes, repeatable (to try settings)
+  --cpus GROUP=LIST    bind processes to CPUs (taskset lists: 0, 0-1, 0,2), repeatable; GROUP: server (the dev
+                       server, the S3 server and this client), workers (the monolith and every worker), or a
+                       service (${SERVICE_NAMES.join(', ')}: its own worker process). E.g. --cpus server=0
+                       --cpus workers=1 compares the monolith and the workers on one CPU with the server on another,
+                       as on a host of its own (not with the cluster modes; write the report elsewhere: --markdown)
   --keep               keep the temporary folder (logs, blobs, database)
   -h, --help           this text`;
 
@@ -160,6 +166,7 @@ export interface Options {
   persistent: boolean;
   concurrency: Partial<Record<ServiceName, number>>;
   workerEnv: Record<string, string>;
+  cpus: CpuPins;
   keep: boolean;
 }
 
@@ -180,6 +187,7 @@ export function parseOptions(args: string[]): Options | 'help' {
       'server-db': { type: 'string', default: 'file' },
       concurrency: { type: 'string', multiple: true },
       'worker-env': { type: 'string', multiple: true },
+      cpus: { type: 'string', multiple: true },
       keep: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -207,6 +215,13 @@ export function parseOptions(args: string[]): Options | 'help' {
     }),
   ) as Partial<Record<ServiceName, number>>;
   const workerEnv = keyValues('--worker-env', values['worker-env']);
+  const cpus = parseCpuPins(values.cpus ?? []);
+  const clusterModes = modes.filter((m) => CLUSTER_MODES.includes(m));
+  if (Object.keys(cpus).length > 0 && clusterModes.length > 0) {
+    throw new Error(
+      `--cpus: expected no cluster modes with it (PostgreSQL's backends would not be bound), received ${clusterModes.join(', ')}`,
+    );
+  }
   const count = positive('--count', values.count, quick ? 8 : 48);
   const rounds = Math.min(count, positive('--rounds', values.rounds, quick ? 1 : 3));
   const limit = positive('--in-flight', values['in-flight'], 8);
@@ -226,6 +241,7 @@ export function parseOptions(args: string[]): Options | 'help' {
     persistent: values['server-db'] === 'file',
     concurrency,
     workerEnv,
+    cpus,
     keep: values.keep!,
   };
 }

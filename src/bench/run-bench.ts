@@ -12,7 +12,8 @@ import { provisionCluster, SERVER_VERSION } from '../provision/temporal-server';
 import { sharedServerEnv } from '../cluster/server-env';
 import { samplePhotos } from '../lib/sample-photos';
 import { DEFAULT_CONCURRENCY } from '../lib/workers';
-import { stopAll, workerAllocator } from './cluster';
+import { pinAsServer, stopAll, useCpus, workerAllocator } from './cluster';
+import { describePins } from './cpu-pinning';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
 import { ALL_MODES, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
 import {
@@ -77,6 +78,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  useCpus(options.cpus);
   const photos = await samplePhotos(options.photos);
   // The upload workers read the photos where they are: their folders are this benchmark's upload roots.
   const photoDirs = [...new Set(photos.map((p) => path.dirname(p)))];
@@ -137,6 +139,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         if (blob === 's3') {
           const s3Log = openSync(path.join(workDir, 's3-server.log'), 'a');
           s3 = await startS3Server({ dir: path.join(workDir, 's3'), logFile: s3Log }).finally(() => closeSync(s3Log));
+          if (s3.pid) pinAsServer(s3.pid);
           log(`started a local S3 server (versitygw ${VERSITYGW_VERSION}, pid ${s3.pid}) on ${s3.endpoint}`);
           env = { ...workerEnv, ...s3.env() };
         }
@@ -325,6 +328,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
       'worker allocator': workerAllocator(),
+      ...(Object.keys(options.cpus).length > 0
+        ? { 'CPUs (--cpus, taskset)': `${describePins(options.cpus)}; anything not named runs on any CPU` }
+        : {}),
       ceiling: `${ceilingLimit} pipelines in flight; processPhoto and the plain workflow interleaved in ${rounds} round${rounds > 1 ? 's' : ''}`,
       'blob store':
         'the file driver in a temporary folder' +
