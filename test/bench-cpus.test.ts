@@ -44,7 +44,7 @@ describe('--cpus', () => {
 
   it("gives a one-service worker its service's CPUs, any other worker the workers' and the server its own", () => {
     const pins = parseCpuPins(['server=0', 'workers=1', 'workflow=0'], 2);
-    assert.equal(cpusFor(pins), '0');
+    assert.equal(cpusFor(pins, 'server'), '0');
     assert.equal(cpusFor(pins, ['workflow']), '0');
     assert.equal(cpusFor(pins, ['filter']), '1');
     assert.equal(cpusFor(pins, ['workflow', 'upload', 'filter', 'share']), '1');

@@ -29,7 +29,7 @@ export function useCpus(cpuPins: CpuPins): void {
 
 /** Binds a server's process (Temporal's, the S3 server's) to the server's CPUs, if --cpus names them. */
 export function pinAsServer(pid: number): void {
-  const cpus = cpusFor(pins);
+  const cpus = cpusFor(pins, 'server');
   if (cpus) pinProcess(pid, cpus);
 }
 

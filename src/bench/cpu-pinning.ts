@@ -34,10 +34,13 @@ export function parseCpuPins(items: readonly string[], cpuCount = os.cpus().leng
   return pins;
 }
 
-/** The CPUs of a process serving `services` (undefined: the server's), or undefined when not pinned. */
-export function cpusFor(pins: CpuPins, services?: readonly ServiceName[]): string | undefined {
-  if (!services) return pins.server;
-  return (services.length === 1 ? pins[services[0]] : undefined) ?? pins.workers;
+/**
+ * The CPUs of `who`: 'server' (Temporal's, the S3 server, the benchmark client), or the services a worker process
+ * serves (none: the monolith or a benchmark worker); undefined when not pinned.
+ */
+export function cpusFor(pins: CpuPins, who: 'server' | readonly ServiceName[]): string | undefined {
+  if (who === 'server') return pins.server;
+  return (who.length === 1 ? pins[who[0]] : undefined) ?? pins.workers;
 }
 
 /** Binds every thread of process `pid` to `cpus`; threads it starts later inherit the binding. */
