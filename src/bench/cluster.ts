@@ -96,7 +96,8 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<Child> {
       stopGraceMs: WORKER_GRACE_MS,
     }),
   );
-  // run-node.sh's shell, bound before it starts Node: Node and its threads inherit the binding.
+  // Bound as it starts (run-node.sh's shell, or Node if it got that far): every thread it has, and those it starts
+  // later inherit the binding.
   const cpus = cpusFor(pins, o.services ?? []);
   if (cpus) pinProcess(child.pid, cpus);
   if (o.readyLine) await waitForOutput(child, o.readyLine, { timeoutMs: o.readyTimeoutMs ?? 120_000 });
