@@ -194,6 +194,25 @@ for (const driver of drivers) {
       );
     });
 
+    test('a listing can keep only the names that end with a suffix, in its own folder', async () => {
+      const objects = openObjectStore(driver.location('suffix'));
+      for (const name of ['a.json', 'a.jpg', 'b.json', 'b.json.jpg', 'c.json.old', 'deeper/d.json'])
+        await objects.put(name, Buffer.from(name));
+      assert.deepEqual(
+        (await objects.list('', '.json')).map((o) => o.name),
+        ['a.json', 'b.json'],
+      );
+      assert.deepEqual(
+        (await objects.list('b', '.json')).map((o) => o.name),
+        ['b.json'],
+      );
+      assert.deepEqual(
+        (await objects.list('deeper/', '.json')).map((o) => o.name),
+        ['deeper/d.json'],
+      );
+      assert.equal((await objects.list()).length, 5, 'no suffix: every object in the folder');
+    });
+
     test("a run's intermediates live in its own scratch folder and go with it, shared blobs stay", async () => {
       const { store, objects } = blobStore();
       const data = randomBytes(2000);

@@ -90,7 +90,7 @@ function entryObjects(name: string): string[] {
 export function gallerySidecars(gallery: ObjectStore): () => Promise<{ listing: string; entries: GalleryEntry[] }> {
   const read = new Map<string, { version: string; entry?: GalleryEntry }>();
   return async function sidecars() {
-    const listed = (await gallery.list()).filter((o) => o.name.endsWith('.json'));
+    const listed = await gallery.list('', '.json');
     const entries = await Promise.all(
       listed.map(async ({ name, version }) => {
         const known = read.get(name);

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Child } from '../lib/child-processes';
 import { startNodeProcess } from './cluster';
+import { emptyGallery } from './gallery';
 import type { MonolithConfig } from './monolith';
 import { UsageSampler } from './procfs';
 import type { BenchContext, Round } from './results';
@@ -29,6 +30,8 @@ export class MonolithRunner {
   private constructor(
     private readonly child: Child,
     private readonly logFile: string,
+    private readonly dataDir: string,
+    private readonly env: Record<string, string>,
   ) {}
 
   static async start(
@@ -48,7 +51,7 @@ export class MonolithRunner {
       env,
       ipc: true,
     });
-    const runner = new MonolithRunner(child, logFile);
+    const runner = new MonolithRunner(child, logFile, dataDir, env);
     const ready = runner.message('ready');
     const config: MonolithConfig = { kind, warmup, inFlight: limit, dataDir };
     child.process.send({ type: 'config', config });
@@ -71,6 +74,7 @@ export class MonolithRunner {
   }
 
   async round(jobs: string[]): Promise<Round> {
+    await emptyGallery(this.dataDir, this.env);
     const sampler = new UsageSampler([{ label: 'monolith', pid: this.child.pid, worker: true }]).start();
     const done = this.message('done');
     this.child.process.send({ type: 'run', jobs });

@@ -8,6 +8,7 @@ import type { ClusterBinaries } from '../provision/temporal-server';
 import type { Child } from '../lib/child-processes';
 import { startPhotoRun } from '../lib/photo-runs';
 import { startNodeProcess, startServer, startWorker } from './cluster';
+import { emptyGallery } from './gallery';
 import { timeline } from './history';
 import { PLAIN_TASK_QUEUE, plainPipeline } from './plain-workflow';
 import { UsageSampler, type Watched } from './procfs';
@@ -38,6 +39,8 @@ export interface Deployment {
   /** Other processes the mode depends on, measured with it (e.g. the S3 server). */
   services: Watched[];
   dataDir: string;
+  /** The photo workers' environment, once they are started (their gallery is emptied before each round). */
+  workerEnv?: Record<string, string>;
   watched(): Watched[];
   stopWorkers(): Promise<void>;
   /** Workers, client connection and server, in that order. */
@@ -113,6 +116,7 @@ export async function startPhotoWorkers(
   env: Record<string, string>,
 ): Promise<void> {
   const groups = workerGroups(layout, concurrency);
+  d.workerEnv = env;
   d.workers = await Promise.all(
     groups.map((g) =>
       startWorker(g, d.server.address, d.dataDir, path.join(ctx.workDir, `worker-${g.services.join('+')}.log`), env),
@@ -211,6 +215,7 @@ export async function pipelineRound(
   jobs: string[],
   limit: number,
 ): Promise<Round> {
+  if (d.workerEnv) await emptyGallery(d.dataDir, d.workerEnv);
   const sampler = new UsageSampler(d.watched()).start();
   const { timings, ids } = await runWorkflows(d.client, jobs, limit, input, tag);
   const usage = sampler.stop();

@@ -337,6 +337,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
         (modes.includes('nano-s3')
           ? `; nano-s3: versitygw ${VERSITYGW_VERSION} on 127.0.0.1 serving a temporary folder (S3 API over loopback, keep-alive), the gallery in the same bucket`
           : ''),
+      gallery:
+        "each deployment's own, emptied before every measured round (a share lists and renders the whole gallery)",
       ...(clusterBinaries
         ? {
             cluster: `\`npm run cluster\`'s Temporal server ${SERVER_VERSION} (${sharedServerEnv().NUM_HISTORY_SHARDS} history shards) on PostgreSQL, a fresh one per mode`,

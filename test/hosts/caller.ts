@@ -75,7 +75,7 @@ async function main([photosFile, resultsFile, prefix]: string[]): Promise<void> 
     }),
   );
   const gallery = openObjectStore(config.galleryStore);
-  const gallerySidecars = (await gallery.list()).map((o) => o.name).filter((name) => name.endsWith('.json'));
+  const gallerySidecars = (await gallery.list('', '.json')).map((o) => o.name);
   const result: CallerResult = { runs, gallerySidecars };
   writeFileSync(resultsFile, JSON.stringify(result, null, 2));
   await client.connection.close();

@@ -57,7 +57,7 @@ export class FileObjectStore implements ObjectStore {
     await rm(this.locationOf(name), { force: true });
   }
 
-  async list(prefix = ''): Promise<ObjectInfo[]> {
+  async list(prefix = '', suffix = ''): Promise<ObjectInfo[]> {
     const slash = prefix.lastIndexOf('/');
     const folder = prefix.slice(0, slash + 1);
     const start = prefix.slice(slash + 1);
@@ -65,7 +65,9 @@ export class FileObjectStore implements ObjectStore {
     let files: string[];
     try {
       files = (await readdir(path.join(this.root, folder), { withFileTypes: true }))
-        .filter((e) => e.isFile() && e.name.startsWith(start) && !e.name.endsWith(PARTIAL_SUFFIX))
+        .filter(
+          (e) => e.isFile() && e.name.startsWith(start) && e.name.endsWith(suffix) && !e.name.endsWith(PARTIAL_SUFFIX),
+        )
         .map((e) => e.name);
     } catch (err) {
       if (missing(err)) return [];

@@ -121,8 +121,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  list(prefix = ''): Promise<ObjectInfo[]> {
-    return this.listing(prefix, '/');
+  async list(prefix = '', suffix = ''): Promise<ObjectInfo[]> {
+    return (await this.listing(prefix, '/')).filter((o) => o.name.endsWith(suffix));
   }
 
   listAll(prefix = ''): Promise<ObjectInfo[]> {

@@ -55,8 +55,11 @@ export interface ObjectStore {
   put(name: string, data: Buffer, options?: PutOptions): Promise<void>;
   /** Removes the object if it is there. */
   delete(name: string): Promise<void>;
-  /** The objects in `prefix`'s folder whose names start with it (not those in deeper folders). */
-  list(prefix?: string): Promise<ObjectInfo[]>;
+  /**
+   * The objects in `prefix`'s folder whose names start with it (not those in deeper folders), and end with `suffix`:
+   * a driver that pays per object listed (a folder's stat) skips the others before paying.
+   */
+  list(prefix?: string, suffix?: string): Promise<ObjectInfo[]>;
   /** Every object whose name starts with `prefix`, in deeper folders too, sorted by name. */
   listAll(prefix?: string): Promise<ObjectInfo[]>;
   /**
