@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { invalidInput } from '../../src/common/params';
 
 /**
@@ -11,9 +10,9 @@ import { invalidInput } from '../../src/common/params';
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /**
- * libvips treats input as SVG when "<svg" (any case) appears and the bytes before it are valid UTF-8 (binary formats
- * are tried first and fail that test), and it inflates gzip (.svgz) before looking. Every input it could take for
- * an SVG is checked here; other inputs pass through untouched.
+ * libvips treats input as SVG when it reaches "<svg" (any case) walking the bytes as UTF-8 (binary formats are tried
+ * first and stop that walk), and it inflates gzip (.svgz) before looking. Every input it could take for an SVG is
+ * checked here; other inputs pass through untouched.
  */
 export function assertSafeSvg(data: Buffer): void {
   if (data[0] === GZIP_MAGIC[0] && data[1] === GZIP_MAGIC[1]) {
@@ -22,9 +21,11 @@ export function assertSafeSvg(data: Buffer): void {
       'upload: gzip-compressed files (such as .svgz) are not accepted; expected an uncompressed image',
     );
   }
-  const text = data.toString('latin1'); // one char per byte: every pattern below is ASCII
-  const start = text.search(/<svg/i);
-  if (start < 0 || !isUtf8(data.subarray(0, start))) return;
+  // One char per byte: every pattern below is ASCII. A photo is never decoded into text: its first byte that UTF-8
+  // never uses (a JPEG's first) ends the search, as it ends libvips'.
+  const start = data.subarray(0, utf8Horizon(data)).toString('latin1').search(/<svg/i);
+  if (start < 0 || !walksTo(data, start)) return;
+  const text = data.toString('latin1');
   // Check the text as written and as the XML and CSS parsers will read it, so escapes cannot hide a reference.
   const problem = findHazard(text) ?? findHazard(unescape(text));
   if (problem) {
@@ -33,6 +34,53 @@ export function assertSafeSvg(data: Buffer): void {
         `'#fragment' references or data:image/(png|jpeg|gif|webp|avif) URIs in href, src and url()`,
     );
   }
+}
+
+/** How many bytes UTF-8 gives a character that starts with this byte; 0 where none can start. */
+function charLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
+
+/** Bytes that no UTF-8 text contains: neither a character's first byte nor one of its others. 0xff first: a JPEG starts with it. */
+const NEVER_UTF8 = Array.from({ length: 256 }, (_, b) => 255 - b).filter(
+  (b) => charLength(b) === 0 && !isContinuation(b),
+);
+
+/**
+ * The offset of the first byte that is never UTF-8 (or the length). A "<svg" libvips would find lies before it;
+ * native scans, and a photo stops the first.
+ */
+function utf8Horizon(data: Buffer): number {
+  let end = data.length;
+  for (const byte of NEVER_UTF8) {
+    const at = data.subarray(0, end).indexOf(byte);
+    if (at >= 0) end = at;
+  }
+  return end;
+}
+
+/**
+ * Whether libvips' search reaches `end`. It checks the character at each place it looks, then moves on past the
+ * continuation bytes that follow without checking them, so a stray continuation byte (Latin-1 text, which librsvg
+ * renders when the XML declares it) does not stop it. This walk checks no more than libvips does (overlong forms and
+ * surrogates pass), so it never stops earlier.
+ */
+function walksTo(data: Buffer, end: number): boolean {
+  let i = 0;
+  while (i < end) {
+    const length = charLength(data[i]);
+    if (length === 0) return false;
+    for (let k = 1; k < length; k++) if (i + k >= data.length || !isContinuation(data[i + k])) return false;
+    i++;
+    while (i < data.length && isContinuation(data[i])) i++;
+  }
+  return true;
 }
 
 function findHazard(text: string): string | undefined {
