@@ -47,7 +47,10 @@ function charLength(lead: number): number {
 
 const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
 
-/** Bytes that no UTF-8 text contains: neither a character's first byte nor one of its others. 0xff first: a JPEG starts with it. */
+/**
+ * Bytes that no UTF-8 text contains: neither a character's first byte nor one of its others. 0xff first: a JPEG
+ * starts with it.
+ */
 const NEVER_UTF8 = Array.from({ length: 256 }, (_, b) => 255 - b).filter(
   (b) => charLength(b) === 0 && !isContinuation(b),
 );
