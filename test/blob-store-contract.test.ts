@@ -412,6 +412,19 @@ describe('S3 errors are classified for Temporal', () => {
     assert.ok(err.message.includes(`blob store at ${file} is not usable`), err.message);
   });
 
+  test('a body that does not match the sha256 it is stored with is refused, checked as the signed payload hash', async () => {
+    const objects = openObjectStore(s3.location('signed-hash'));
+    const body = randomBytes(1000);
+    // The signature carries the store's own hash of the body (the SDK does not hash it again): the service compares
+    // the body with that hash, not only with the ChecksumSHA256 sent beside it.
+    const err = await failure(objects.put('blob.raw', body, { sha256: sha256(Buffer.from('other bytes')) }));
+    assert.ok(!(err instanceof ApplicationFailure), `retryable, got ${String(err)}`);
+    assert.equal((err.cause as Error).name, 'XAmzContentSHA256Mismatch', err.message);
+    assert.equal(await objects.head('blob.raw'), undefined, 'nothing stored');
+    await objects.put('blob.raw', body, { sha256: sha256(body) });
+    assert.deepEqual(await objects.get('blob.raw'), body);
+  });
+
   test('a stopped server is a retryable failure; once it is back, the same store works again', async (t) => {
     const store = new ContentAddressedStore(openObjectStore(s3.location('outage')));
     const blob = await store.put(Buffer.from('before the outage'), 'raw');
