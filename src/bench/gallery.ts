@@ -8,6 +8,13 @@ import { loadConfig } from '../lib/config';
  * shares see a gallery of the same size (0 to one round's photos), as like must be compared with like.
  */
 export async function emptyGallery(dataDir: string, env: Record<string, string>): Promise<void> {
-  const gallery = openObjectStore(loadConfig({ ...process.env, ...env, NANO_PHOTOS_DATA_DIR: dataDir }).galleryStore);
+  const store = loadConfig({ ...process.env, ...env, NANO_PHOTOS_DATA_DIR: dataDir }).galleryStore;
+  // The AWS SDK finds keys in this process's environment; an S3 deployment's keys are in its workers' (--blob s3).
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  const gallery = openObjectStore(
+    store.driver === 's3' && accessKeyId && secretAccessKey
+      ? { ...store, s3: { ...store.s3, credentials: { accessKeyId, secretAccessKey } } }
+      : store,
+  );
   for (const object of await gallery.list()) await gallery.delete(object.name);
 }
