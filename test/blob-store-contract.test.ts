@@ -213,6 +213,23 @@ for (const driver of drivers) {
       assert.equal((await objects.list()).length, 5, 'no suffix: every object in the folder');
     });
 
+    test('deleting a folder of more objects than S3 deletes in one request removes them all', async () => {
+      const { objects } = blobStore();
+      const names = Array.from({ length: 1001 }, (_, i) => `scratch/big/${String(i).padStart(4, '0')}.raw`);
+      for (let i = 0; i < names.length; i += 50)
+        await Promise.all(names.slice(i, i + 50).map((name) => objects.put(name, Buffer.from(name))));
+      await objects.put('scratch/bigger.raw', Buffer.from('next to the folder, not in it'));
+      const removed = await objects.deleteFolder('scratch/big');
+      assert.deepEqual(
+        removed.map((o) => o.name),
+        names,
+      );
+      assert.deepEqual(
+        (await objects.listAll('scratch/')).map((o) => o.name),
+        ['scratch/bigger.raw'],
+      );
+    });
+
     test("a run's intermediates live in its own scratch folder and go with it, shared blobs stay", async () => {
       const { store, objects } = blobStore();
       const data = randomBytes(2000);
