@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -13,6 +13,7 @@ import type { FilterName } from '../../src/common/filter-catalog';
 import type { ImageRef } from '../../src/common/types';
 import { FileBlobStore, sha256 } from '../../src/lib/blob-store';
 import { assertIsInvalidInput } from './invalid-input';
+import { countFiles } from './files';
 
 /*
  * The harness of the filter tests in test/filters/: every filter activity, run as Temporal runs it
@@ -190,10 +191,7 @@ export async function assertRefusedUpFront(
   assert.equal(heartbeats, 0, 'rejected before any work started');
 }
 
-export async function countBlobs(): Promise<number> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).length;
-}
+export const countBlobs = (): Promise<number> => countFiles(root);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sources: each filter runs on each of these
