@@ -259,13 +259,25 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
 /**
  * One filter step. An input held in a filter worker's memory sends the step to that worker's own queue; if no
  * worker takes it there in time (that worker is gone, or busy), the step goes to the shared queue, where the worker
- * that takes it makes the input again from the recipe.
+ * that takes it makes the input again from the recipe. Not an async function: the SDK records a stack trace for
+ * every promise a workflow creates, and an async wrapper around the activity's promise adds two per step
+ * (BENCHMARKS.md, eleventh pass).
  */
-async function filterStep({ filters }: Services, step: FilterStep, input: FilterInput): Promise<ImageRef> {
+function filterStep({ filters }: Services, step: FilterStep, input: FilterInput): Promise<ImageRef> {
   const filter = filters[step.filter as keyof FilterActivities];
   const summary = describeStep(step).slice(0, 200);
   const holder = input.image.heldBy;
-  if (holder === undefined) return filter.executeWithOptions({ summary }, [input]);
+  return holder === undefined
+    ? filter.executeWithOptions({ summary }, [input])
+    : heldStep(filter, { summary, holder, stepName: step.filter }, input);
+}
+
+/** A step whose input a filter worker holds: on that worker's queue, else on the shared one. */
+async function heldStep(
+  filter: Services['filters'][keyof FilterActivities],
+  { summary, holder, stepName }: { summary: string; holder: string; stepName: string },
+  input: FilterInput,
+): Promise<ImageRef> {
   try {
     return await filter.executeWithOptions({ summary, taskQueue: holder, scheduleToStartTimeout: HELD_START_TIMEOUT }, [
       input,
@@ -276,7 +288,7 @@ async function filterStep({ filters }: Services, step: FilterStep, input: Filter
       err.cause instanceof TimeoutFailure &&
       err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
     if (!notTaken) throw err;
-    log.info(`no worker took ${step.filter} from ${holder}: any filter worker makes its input again`);
+    log.info(`no worker took ${stepName} from ${holder}: any filter worker makes its input again`);
     return filter.executeWithOptions({ summary }, [input]);
   }
 }
