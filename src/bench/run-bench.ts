@@ -15,7 +15,7 @@ import { DEFAULT_CONCURRENCY } from '../lib/workers';
 import { pinAsServer, stopAll, useCpus, workerAllocator } from './cluster';
 import { describePins } from './cpu-pinning';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
-import { ALL_MODES, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
+import { ALL_MODES, CEILING_RUNS, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
 import {
   deploy,
   deployOnCluster,
@@ -249,7 +249,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
           const idleHops = await warmUp(ctx, d, id, input, noop(quick ? 10 : 50), noop(quick ? 2 : 10), ceilingLimit);
           turns.push({ info, input, idleHops, rounds: [] as Round[] });
         }
-        const runs = inRounds(noop(quick ? 40 : 600));
+        const runs = inRounds(noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full));
         for (let r = 0; r < rounds; r++) {
           for (const turn of turns) {
             const round = await pipelineRound(d, turn.info.id, turn.input, runs[r], ceilingLimit);
@@ -297,7 +297,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
             unit: 'pipelines/s',
             inFlight: ceilingLimit,
           };
-          await measure(d, info, PHOTO_INPUT, noop(quick ? 40 : 600), noop(quick ? 10 : 50), noop(quick ? 2 : 10));
+          await measure(
+            d,
+            info,
+            PHOTO_INPUT,
+            noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full),
+            noop(quick ? 10 : 50),
+            noop(quick ? 2 : 10),
+          );
         });
       }
     }
