@@ -120,7 +120,7 @@ Options:
                        each (quick ${CEILING_RUNS.quick})
   --in-flight N        photos in flight (default 8)
   --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each, and so do the
-                       two ceilings (default 3, quick 1)
+                       two ceilings; each round starts one mode further on (default 3, quick 1)
   --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
   --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
   --cluster            also run nano and ceiling on a fresh \`npm run cluster\` server (PostgreSQL, 4 shards)

@@ -35,7 +35,7 @@ export interface ModeResult {
   label: string;
   description: string;
   unit: 'photos/s' | 'pipelines/s';
-  /** Measured batches, interleaved with the other modes' (see main.ts). */
+  /** Measured batches, interleaved with the other modes' (see run-bench.ts). */
   rounds: number;
   jobs: number;
   inFlight: number;

@@ -30,6 +30,7 @@ import {
 } from './pipeline';
 import { checkOutputs, describeMachine, judge, markdown, printable, type BenchReport } from './report';
 import { summarize, type BenchContext, type HopStats, type ModeInfo, type ModeResult, type Round } from './results';
+import { turnOrder } from './stats';
 import { jobList, WORKLOAD_LABEL } from './workload';
 
 /**
@@ -160,7 +161,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         }
       }
       for (let r = 0; r < rounds; r++) {
-        for (const mode of interleaved) {
+        for (const mode of turnOrder(interleaved, r)) {
           const round = await mode.run(slices[r]);
           mode.rounds.push(round);
           log(
@@ -251,7 +252,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         }
         const runs = inRounds(noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full));
         for (let r = 0; r < rounds; r++) {
-          for (const turn of turns) {
+          for (const turn of turnOrder(turns, r)) {
             const round = await pipelineRound(d, turn.info.id, turn.input, runs[r], ceilingLimit);
             turn.rounds.push(round);
             log(`round ${r + 1}/${rounds}, ${turn.info.id}: ${rate(round).toFixed(2)} pipelines/s`);
@@ -328,7 +329,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       megapixels: await megapixels(photos),
     },
     settings: {
-      'photos per mode': `${count} measured (after ${warmup.length} warm-up runs), ${limit} in flight; monolith, nano and fused interleaved in ${rounds} round${rounds > 1 ? 's' : ''} of ${Math.round(count / rounds)}`,
+      'photos per mode': `${count} measured (after ${warmup.length} warm-up runs), ${limit} in flight; monolith, nano and fused interleaved in ${rounds} round${rounds > 1 ? 's' : ''} of ${Math.round(count / rounds)}${rounds > 1 ? ', each round starting one mode further on' : ''}`,
       'dev server': `${persistent ? `SQLite file with ${pragmas.join(', ')}` : 'in-memory SQLite'}, a fresh one for each group of modes (photo workers split, one process, ceiling)`,
       'worker concurrency': SERVICE_NAMES.map((s) => `${s} ${concurrency[s] ?? DEFAULT_CONCURRENCY[s]}`).join(', '),
       'worker environment': Object.entries(workerEnv)
@@ -338,7 +339,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       ...(Object.keys(options.cpus).length > 0
         ? { 'CPUs (--cpus, taskset)': `${describePins(options.cpus)}; anything not named runs on any CPU` }
         : {}),
-      ceiling: `${ceilingLimit} pipelines in flight; processPhoto and the plain workflow interleaved in ${rounds} round${rounds > 1 ? 's' : ''}`,
+      ceiling: `${ceilingLimit} pipelines in flight; processPhoto and the plain workflow interleaved in ${rounds} round${rounds > 1 ? 's, taking turns to go first' : ''}`,
       'blob store':
         'the file driver in a temporary folder' +
         (modes.includes('nano-s3')

@@ -12,6 +12,14 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const median = (values: readonly number[]) => percentile(values, 50);
 
+/**
+ * The order of modes that take turns, in round `round` (from 0): each round starts one mode further on, so no mode
+ * always goes first, after the pause between rounds, or always follows the same neighbour.
+ */
+export function turnOrder<T>(modes: readonly T[], round: number): T[] {
+  return modes.map((_, i) => modes[(i + round) % modes.length]);
+}
+
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
