@@ -94,6 +94,38 @@ export const PHOTO_MODES = [
   },
 ] as const;
 
+/** The modes measured on their own deployments, outside the photo modes' rounds: what each one measures. */
+export const OTHER_MODES = {
+  ceiling: {
+    id: 'ceiling',
+    label: 'ceiling: processPhoto',
+    description:
+      'processPhoto with the workload input against no-op upload, filter and share activities: upload + 6 steps ' +
+      "(7 activities, with the workflow's validation, search attributes, memo, patches and query), on the real " +
+      'workflow worker',
+  },
+  'ceiling-plain': {
+    id: 'ceiling-plain',
+    label: 'ceiling: plain workflow',
+    description:
+      'the same 7 activities with the same inputs, task queues and options, called in a row by a workflow with none ' +
+      "of processPhoto's bookkeeping (src/bench/plain-workflow.ts), on a workflow worker with the real one's " +
+      'options: Temporal alone',
+  },
+  'nano-cluster': {
+    id: 'nano-cluster',
+    label: '(b) nano on PostgreSQL',
+    description:
+      'as (b), on `npm run cluster`: the Temporal server with 4 history shards on PostgreSQL instead of the dev ' +
+      'server on SQLite',
+  },
+  'ceiling-cluster': {
+    id: 'ceiling-cluster',
+    label: 'ceiling on PostgreSQL',
+    description: 'as ceiling: processPhoto, on the PostgreSQL-backed server with 4 history shards',
+  },
+} as const;
+
 export const HELP = `Usage: npm run bench -- [--quick] [--json FILE] [--photos DIR] [options]
 
 Runs the same photo job several ways on this machine, one after another, and compares them. The job:

@@ -15,7 +15,14 @@ import { DEFAULT_CONCURRENCY } from '../lib/workers';
 import { pinAsServer, stopAll, useCpus, workerAllocator } from './cluster';
 import { describePins } from './cpu-pinning';
 import { MONOLITH_MODES, MonolithRunner } from './monolith-runner';
-import { ALL_MODES, CEILING_RUNS, CLUSTER_MODES, PHOTO_MODES, type Options as BenchOptions } from './options';
+import {
+  ALL_MODES,
+  CEILING_RUNS,
+  CLUSTER_MODES,
+  OTHER_MODES,
+  PHOTO_MODES,
+  type Options as BenchOptions,
+} from './options';
 import {
   deploy,
   deployOnCluster,
@@ -112,6 +119,13 @@ export async function runBench(options: BenchOptions): Promise<void> {
       list.slice(Math.floor((r * list.length) / rounds), Math.floor(((r + 1) * list.length) / rounds)),
     );
   const slices = inRounds(jobs);
+  /** The ceilings' runs, each on a no-op "photo": measured, warm-up, and one at a time for the idle hop. */
+  const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+  const ceilingJobs = {
+    measured: noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full),
+    warmup: noop(quick ? 10 : 50),
+    idle: noop(quick ? 2 : 10),
+  };
   const rate = (round: Round) => round.timings.length / (Math.max(...round.timings.map((t) => t.endMs)) / 1000);
   try {
     // The modes the targets compare run interleaved, round by round, each process warmed up once beforehand: a
@@ -229,28 +243,15 @@ export async function runBench(options: BenchOptions): Promise<void> {
       log('ceiling: starting a dev server, the real workflow worker and no-op activity workers');
       await onFreshServer('ceiling', async (d) => {
         await startNoopWorkers(ctx, d, workerEnv);
-        const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
         // The two ceilings take turns in rounds, as the photo modes do: their ratio is one of the targets.
         const turns = [];
         for (const id of ceilings) {
-          const plain = id === 'ceiling-plain';
-          const info: ModeInfo = {
-            id,
-            label: plain ? 'ceiling: plain workflow' : 'ceiling: processPhoto',
-            description: plain
-              ? 'the same 7 activities with the same inputs, task queues and options, called in a row by a workflow ' +
-                "with none of processPhoto's bookkeeping (src/bench/plain-workflow.ts), on a workflow worker with the " +
-                "real one's options: Temporal alone"
-              : 'processPhoto with the workload input against no-op upload, filter and share activities: upload + 6 steps ' +
-                "(7 activities, with the workflow's validation, search attributes, memo, patches and query), on the real workflow worker",
-            unit: 'pipelines/s',
-            inFlight: ceilingLimit,
-          };
-          const input = { ...PHOTO_INPUT, plain };
-          const idleHops = await warmUp(ctx, d, id, input, noop(quick ? 10 : 50), noop(quick ? 2 : 10), ceilingLimit);
+          const info: ModeInfo = { ...OTHER_MODES[id], unit: 'pipelines/s', inFlight: ceilingLimit };
+          const input = { ...PHOTO_INPUT, plain: id === 'ceiling-plain' };
+          const idleHops = await warmUp(ctx, d, id, input, ceilingJobs.warmup, ceilingJobs.idle, ceilingLimit);
           turns.push({ info, input, idleHops, rounds: [] as Round[] });
         }
-        const runs = inRounds(noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full));
+        const runs = inRounds(ceilingJobs.measured);
         for (let r = 0; r < rounds; r++) {
           for (const turn of turnOrder(turns, r)) {
             const round = await pipelineRound(d, turn.info.id, turn.input, runs[r], ceilingLimit);
@@ -274,15 +275,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
         log('nano-cluster: starting a cluster (PostgreSQL, 4 shards) and worker processes, one per service group');
         await onCluster('photos', async (d) => {
           await startPhotoWorkers(ctx, d, 'split', concurrency, workerEnv);
-          const info: ModeInfo = {
-            id: 'nano-cluster',
-            label: '(b) nano on PostgreSQL',
-            description:
-              'as (b), on `npm run cluster`: the Temporal server with 4 history shards on PostgreSQL instead of the ' +
-              'dev server on SQLite',
-            unit: 'photos/s',
-            inFlight: limit,
-          };
+          const info: ModeInfo = { ...OTHER_MODES['nano-cluster'], unit: 'photos/s', inFlight: limit };
           await measure(d, info, PHOTO_INPUT, jobs, warmup, idle);
         });
       }
@@ -290,22 +283,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
         log('ceiling-cluster: starting a cluster, the real workflow worker and no-op activity workers');
         await onCluster('ceiling', async (d) => {
           await startNoopWorkers(ctx, d, workerEnv);
-          const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
-          const info: ModeInfo = {
-            id: 'ceiling-cluster',
-            label: 'ceiling on PostgreSQL',
-            description: 'as ceiling: processPhoto, on the PostgreSQL-backed server with 4 history shards',
-            unit: 'pipelines/s',
-            inFlight: ceilingLimit,
-          };
-          await measure(
-            d,
-            info,
-            PHOTO_INPUT,
-            noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full),
-            noop(quick ? 10 : 50),
-            noop(quick ? 2 : 10),
-          );
+          const info: ModeInfo = { ...OTHER_MODES['ceiling-cluster'], unit: 'pipelines/s', inFlight: ceilingLimit };
+          await measure(d, info, PHOTO_INPUT, ceilingJobs.measured, ceilingJobs.warmup, ceilingJobs.idle);
         });
       }
     }
