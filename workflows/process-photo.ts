@@ -1,80 +1,27 @@
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  TimeoutFailure,
-  TimeoutType,
-  type ActivityOptions,
-  type SearchAttributeUpdatePair,
-} from '@temporalio/common';
-import {
-  ActivityCancellationType,
-  CancellationScope,
   defineQuery,
-  isCancellation,
-  log,
   patched,
-  proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChainActivities } from '../activities/filters/fused-chain';
-import type { FilterActivities } from '../activities/filters/activities';
-import type { FitActivities } from '../activities/filters/fit-image';
-import type { ScratchActivities } from '../activities/store/scratch';
-import { innermostMessage } from '../src/common/failures';
 import { checkChainSize, completeChain } from '../src/common/filter-chain';
 import { SCRATCH_SCOPE } from '../src/common/image-ref';
-import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
 import { invalidInput } from '../src/common/params';
-import type { ShareActivities } from '../activities/share/activities';
-import { filterOptions, HELD_START_TIMEOUT, shareOptions, uploadOptions } from './activity-options';
+import { validatePhotoRequest, type CheckedRequest } from '../src/common/photo-request';
 import type { ReviewOutcome } from '../src/common/review';
-import {
-  SOURCE_KINDS,
-  type FilterInput,
-  type FilterStep,
-  type ImageRef,
-  type ShareInput,
-  type ShareReceipt,
-} from '../src/common/types';
-import type { UploadActivities } from '../activities/upload/upload';
 import { runLabels, startAttributes, type RunLabels } from '../src/common/run-labels';
 import { PHOTO_SHA256, PHOTO_STEP } from '../src/common/search-attributes';
-import { BLUESKY_IMAGE_LIMITS } from '../src/common/share-limits';
-import type { ProcessPhotoInput, ProcessPhotoResult, Progress, ShareTarget } from '../src/common/workflow-io';
+import { SOURCE_KINDS, type FilterInput, type ImageRef } from '../src/common/types';
+import { SAFE_ID, type ProcessPhotoInput, type ProcessPhotoResult, type Progress } from '../src/common/workflow-io';
+import { deleteScratch, describeStep, filterStep } from './filter-steps';
 import { reviewGate } from './review';
+import { servicesAwaitingCancel, servicesBeforeCancelCompensation } from './services';
+import { shareEverywhere } from './shares';
 
 export const progressQuery = defineQuery<Progress>('progress');
-
-/** The services as the workflow calls them; `cancellationType` applies to every activity. */
-function services(cancellationType?: ActivityCancellationType) {
-  const withCancellation = (options: ActivityOptions) =>
-    cancellationType ? { ...options, cancellationType } : options;
-  const share = proxyActivities<ShareActivities>(withCancellation(shareOptions));
-  return {
-    upload: proxyActivities<UploadActivities>(withCancellation(uploadOptions)).upload,
-    filters: proxyActivities<FilterActivities>(withCancellation(filterOptions)),
-    fused: proxyActivities<ChainActivities>(withCancellation(filterOptions)),
-    fit: proxyActivities<FitActivities>(withCancellation(filterOptions)),
-    scratch: proxyActivities<ScratchActivities>(withCancellation(filterOptions)),
-    share,
-    shareTo: { gallery: share.shareGallery, webhook: share.shareWebhook, bluesky: share.shareBluesky } as const,
-  };
-}
-type Services = ReturnType<typeof services>;
-
-/** As runs before the 'cancel-compensation' patch called them: a cancelled activity is given up on at once. */
-const servicesBeforeCancelCompensation = services();
-/**
- * A cancelled activity is waited for until it has ended (filters stop at their next heartbeat, a running share
- * finishes what it started): only then is it known what there is to undo, and nothing runs once the run has ended.
- */
-const servicesAwaitingCancel = services(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED);
-
-/** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
-export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
 function validateInput(input: ProcessPhotoInput): CheckedRequest {
   const { workflowId } = workflowInfo();
@@ -101,9 +48,6 @@ function startedWith(labels: RunLabels): boolean {
     ({ key, value }) => JSON.stringify(typedSearchAttributes.get(key)) === JSON.stringify(value),
   );
 }
-
-const describeStep = (step: FilterStep) =>
-  [step.filter, ...Object.entries(step.params ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`)].join(' ');
 
 /**
  * Upload → the user's filter chain, in order → every share target in parallel. Only blob keys pass through
@@ -254,187 +198,4 @@ export async function processPhoto(input: ProcessPhotoInput): Promise<ProcessPho
   } finally {
     if (scratch !== undefined) await deleteScratch(services, scratch);
   }
-}
-
-/**
- * One filter step. An input held in a filter worker's memory sends the step to that worker's own queue; if no
- * worker takes it there in time (that worker is gone, or busy), the step goes to the shared queue, where the worker
- * that takes it makes the input again from the recipe. Not an async function: the SDK records a stack trace for
- * every promise a workflow creates, and an async wrapper around the activity's promise adds two per step
- * (BENCHMARKS.md, eleventh pass).
- */
-function filterStep({ filters }: Services, step: FilterStep, input: FilterInput): Promise<ImageRef> {
-  const filter = filters[step.filter as keyof FilterActivities];
-  const summary = describeStep(step).slice(0, 200);
-  const holder = input.image.heldBy;
-  return holder === undefined
-    ? filter.executeWithOptions({ summary }, [input])
-    : heldStep(filter, { summary, holder, stepName: step.filter }, input);
-}
-
-/** A step whose input a filter worker holds: on that worker's queue, else on the shared one. */
-async function heldStep(
-  filter: Services['filters'][keyof FilterActivities],
-  { summary, holder, stepName }: { summary: string; holder: string; stepName: string },
-  input: FilterInput,
-): Promise<ImageRef> {
-  try {
-    return await filter.executeWithOptions({ summary, taskQueue: holder, scheduleToStartTimeout: HELD_START_TIMEOUT }, [
-      input,
-    ]);
-  } catch (err) {
-    const notTaken =
-      err instanceof ActivityFailure &&
-      err.cause instanceof TimeoutFailure &&
-      err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-    if (!notTaken) throw err;
-    log.info(`no worker took ${stepName} from ${holder}: any filter worker makes its input again`);
-    return filter.executeWithOptions({ summary }, [input]);
-  }
-}
-
-/**
- * Runs even while the run is being cancelled. A deletion that fails for good does not change how the run ends: the
- * store's sweep deletes the scratch of every run that has ended (see workflows/sweep-store.ts).
- */
-async function deleteScratch({ scratch }: Services, scope: string): Promise<void> {
-  try {
-    await CancellationScope.nonCancellable(() =>
-      scratch.deleteScratch.executeWithOptions({ summary: "delete the run's intermediates" }, [{ scope }]),
-    );
-  } catch (err) {
-    log.warn(`the run's intermediates were not deleted (the next sweep deletes them): ${innermostMessage(err)}`);
-  }
-}
-
-/**
- * Bluesky gets a variant within its limits, made by the filter service (share activities do no image work), and the
- * run's start time as the post's date, the same on every retry. Only runs that share to Bluesky take this path; it
- * counts as part of the share step in the progress.
- */
-async function fittedForBluesky({ fit }: Services, input: ShareInput): Promise<ShareInput> {
-  const image = await fit.fitImage.executeWithOptions({ summary: 'fit the photo to Bluesky limits' }, [
-    { image: input.image, limits: BLUESKY_IMAGE_LIMITS },
-  ]);
-  return { ...input, image, createdAt: workflowInfo().startTime.toISOString() };
-}
-
-type Undo = { what: string; undo(receipt: ShareReceipt): Promise<unknown> };
-
-/** What the compensation can take back, per target; the others (a webhook post) are reported as kept. */
-function undoShare({ share }: Services): Partial<Record<ShareTarget, Undo>> {
-  return {
-    gallery: {
-      what: 'the gallery entry',
-      undo: (receipt) =>
-        share.unpublishGallery.executeWithOptions({ summary: 'remove gallery entry (compensation)' }, [
-          { idempotencyKey: receipt.idempotencyKey },
-        ]),
-    },
-    bluesky: {
-      what: 'the Bluesky post',
-      undo: (receipt) =>
-        share.retractBluesky.executeWithOptions({ summary: 'delete the Bluesky post (compensation)' }, [
-          { uri: receipt.location },
-        ]),
-    },
-  };
-}
-
-/**
- * Compensation that runs even while the run is being cancelled (a scope its cancellation does not reach), with the
- * share retry policy. Answers what went wrong if it could not, so the caller reports it beside the failure that led
- * here rather than instead of it.
- */
-async function undoFully(undo: Undo, receipt: ShareReceipt): Promise<string | undefined> {
-  try {
-    await CancellationScope.nonCancellable(() => undo.undo(receipt));
-    return undefined;
-  } catch (err) {
-    return `removing ${undo.what} failed: ${innermostMessage(err)}`;
-  }
-}
-
-/**
- * Shares in parallel. If a target fails for good, what can be taken back is (the gallery entry and the Bluesky post
- * are removed) and the run fails naming the target; a webhook post cannot be recalled and is reported as kept. If
- * the run is cancelled meanwhile, running shares finish and then the same is taken back, so a cancelled run leaves
- * nothing published that can be taken back. A compensation that fails is reported next to the original failure.
- */
-async function shareEverywhere(
-  targets: ShareTarget[],
-  base: Omit<ShareInput, 'idempotencyKey'>,
-  progress: Progress,
-  services: Services,
-  undoesCancelled: boolean,
-): Promise<ShareReceipt[]> {
-  const { workflowId } = workflowInfo();
-  const keyOf = (target: ShareTarget) => `${workflowId}:${target}`;
-  const outcomes = await Promise.allSettled(
-    targets.map(async (target) => {
-      const input = { ...base, idempotencyKey: keyOf(target) };
-      const receipt = await services.shareTo[target].executeWithOptions({ summary: `share to ${target}` }, [
-        target === 'bluesky' ? await fittedForBluesky(services, input) : input,
-      ]);
-      progress.shares.push(receipt);
-      progress.stepsDone++;
-      return receipt;
-    }),
-  );
-  const failed = targets.filter((_, i) => outcomes[i].status === 'rejected');
-  if (failed.length === 0) return progress.shares;
-  const reasonOf = (t: ShareTarget): unknown => (outcomes[targets.indexOf(t)] as PromiseRejectedResult).reason;
-
-  progress.stage = 'compensating';
-  const undos = undoShare(services);
-  // Runs from before the patch replay the old way: cancellation neither waited for shares nor undid them.
-  const cancelled = undoesCancelled ? failed.map(reasonOf).find(isCancellation) : undefined;
-  if (cancelled) {
-    // Every share has ended by now. The gallery is undone by its key, receipt or not: an attempt that failed part way
-    // may have left files; the others by what their receipt says.
-    const receipts = progress.shares.filter((r) => r.target !== 'gallery');
-    if (targets.includes('gallery'))
-      receipts.push({ target: 'gallery', idempotencyKey: keyOf('gallery') } as ShareReceipt);
-    const problems: string[] = [];
-    for (const receipt of receipts) {
-      const undo = undos[receipt.target as ShareTarget];
-      const problem = undo && (await undoFully(undo, receipt));
-      if (problem) problems.push(problem);
-    }
-    if (problems.length) {
-      throw ApplicationFailure.create({
-        type: 'CompensationFailed',
-        nonRetryable: true,
-        message: `the run was cancelled, and ${problems.join('; ')}`,
-        cause: cancelled as Error,
-      });
-    }
-    throw cancelled;
-  }
-
-  const kept: string[] = [];
-  const removed: string[] = [];
-  const problems: string[] = [];
-  for (const receipt of progress.shares) {
-    const undo = undos[receipt.target as ShareTarget];
-    if (!undo) kept.push(receipt.target);
-    else if (!undoesCancelled) {
-      await undo.undo(receipt);
-      removed.push(receipt.target);
-    } else {
-      const problem = await undoFully(undo, receipt);
-      if (problem) problems.push(`${problem}, it may still be published`);
-      else removed.push(receipt.target);
-    }
-  }
-  const reasons = failed.map((t) => `${t}: ${innermostMessage(reasonOf(t))}`);
-  const what = removed.map((t) => undos[t as ShareTarget]!.what);
-  throw ApplicationFailure.nonRetryable(
-    `sharing failed (${reasons.join('; ')})` +
-      (what.length ? `; ${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} removed` : '') +
-      (problems.length ? `; ${problems.join('; ')}` : '') +
-      (kept.length ? `; kept (cannot be recalled): ${kept.join(', ')}` : ''),
-    'ShareFailed',
-    { failed, kept, removed },
-  );
 }

@@ -2,6 +2,9 @@
 import type { ReviewOutcome, ReviewRequest } from './review';
 import type { FilterStep, ImageRef, ShareReceipt, UploadSource } from './types';
 
+/** Workflow IDs become idempotency keys, header values and gallery file names: keep them to a safe alphabet. */
+export const SAFE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
 export const SHARE_TARGETS = ['gallery', 'webhook', 'bluesky'] as const;
 export const INTERMEDIATES = ['store', 'memory'] as const;
 export type Intermediates = (typeof INTERMEDIATES)[number];

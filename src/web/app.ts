@@ -7,7 +7,7 @@ import { describeError, HttpError } from './errors';
 import { galleryPage, pageParams } from './gallery-source';
 import { albumPage, errorPage, galleryHtml, runPage, uploadPage } from './pages';
 import { registerPhotoApi, type PhotoApiDeps } from './photo-api';
-import { SAFE_ID } from '../../workflows/process-photo';
+import { SAFE_ID } from '../common/workflow-io';
 
 export type WebDeps = PhotoApiDeps;
 
