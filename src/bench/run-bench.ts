@@ -127,6 +127,12 @@ export async function runBench(options: BenchOptions): Promise<void> {
     idle: noop(quick ? 2 : 10),
   };
   const rate = (round: Round) => round.timings.length / (Math.max(...round.timings.map((t) => t.endMs)) / 1000);
+  /** A round's CPU per run by process, for the log: shows a cost that grows from round to round, and where. */
+  const cpuOf = (round: Round) =>
+    round.usage.processes
+      .filter((p) => p.cpuSeconds > 0)
+      .map((p) => `${p.label} ${Math.round((p.cpuSeconds * 1000) / round.timings.length)}`)
+      .join(', ');
   try {
     // The modes the targets compare run interleaved, round by round, each process warmed up once beforehand: a
     // machine that gets faster or slower meanwhile (a shared VM does) then treats them alike.
@@ -179,7 +185,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
           const round = await mode.run(slices[r]);
           mode.rounds.push(round);
           log(
-            `round ${r + 1}/${rounds}, ${mode.info.id}: ${round.timings.length} photos, ${rate(round).toFixed(2)} photos/s`,
+            `round ${r + 1}/${rounds}, ${mode.info.id}: ${round.timings.length} photos, ${rate(round).toFixed(2)} photos/s; ` +
+              `CPU ms per photo: ${cpuOf(round)}`,
           );
         }
       }
@@ -256,7 +263,10 @@ export async function runBench(options: BenchOptions): Promise<void> {
           for (const turn of turnOrder(turns, r)) {
             const round = await pipelineRound(d, turn.info.id, turn.input, runs[r], ceilingLimit);
             turn.rounds.push(round);
-            log(`round ${r + 1}/${rounds}, ${turn.info.id}: ${rate(round).toFixed(2)} pipelines/s`);
+            log(
+              `round ${r + 1}/${rounds}, ${turn.info.id}: ${rate(round).toFixed(2)} pipelines/s; ` +
+                `CPU ms per pipeline: ${cpuOf(round)}`,
+            );
           }
         }
         results.push(...turns.map((t) => summarize(t.info, t.rounds, t.idleHops)));
