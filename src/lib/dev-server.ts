@@ -34,11 +34,13 @@ const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
 /**
  * The dev server has a single history shard, and a shard reads its transfer tasks (the ones that hand a workflow or
- * activity task to matching) at most 20 times a second by default (history.transferProcessorMaxPollRPS): every
- * hand-off waited for the next 50 ms tick, about 100 ms per activity-to-activity hop. Production clusters spread
- * this over hundreds of shards. Lifting the limit for the one shard, measured with `npm run bench`: the hop (p50,
- * one run in flight) fell from about 95 ms to about 10 ms, and the no-op processPhoto ceiling rose from about 7 to
- * 13-17 pipelines/s. (synchronous=OFF and an in-memory database measured no better than the pragmas above.)
+ * activity task to matching) at most 20 times a second by default (history.transferProcessorMaxPollRPS). Production
+ * clusters spread this over hundreds of shards. Lifting the limit for the one shard, measured with `npm run bench`:
+ * with an earlier server every hand-off waited for the next 50 ms tick, and the hop (p50, one run in flight) fell from
+ * about 95 ms to about 10 ms, the no-op processPhoto ceiling from about 7 to 13-17 pipelines/s. Today's server lets a
+ * lone hand-off through at once, but under load they wait for the limit: at 8 photos in flight the hop was 23-34 ms
+ * at 20 against 20-24 ms lifted, for no less server CPU (BENCHMARKS.md, thirteenth pass). (synchronous=OFF and an
+ * in-memory database measured no better than the pragmas above.)
  */
 const DYNAMIC_CONFIG = ['history.transferProcessorMaxPollRPS=10000'];
 
