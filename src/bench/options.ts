@@ -24,8 +24,15 @@ export const ALL_MODES: ModeId[] = [
 ];
 /** Enough pipelines at once to keep the workflow worker and the server busy (see BENCHMARKS.md). */
 export const CEILING_IN_FLIGHT = 16;
-/** Pipelines a ceiling mode measures, whatever --count says: at ten or so a second, a stable rate needs many. */
-export const CEILING_RUNS = { full: 600, quick: 40 };
+/**
+ * A ceiling mode's pipelines, whatever --count says: measured (at ten or so a second, a stable rate needs many), run
+ * before them to warm the server and workers up, and one at a time for the idle hop.
+ */
+export const CEILING_RUNS = {
+  measured: { full: 600, quick: 40 },
+  warmup: { full: 50, quick: 10 },
+  idle: { full: 10, quick: 2 },
+};
 /** Modes only full runs include. */
 export const FULL_ONLY: ModeId[] = ['monolith-filters', 'nano-single'];
 /** Modes on `npm run cluster`'s PostgreSQL-backed server: only with --cluster (they need PostgreSQL and a Go build). */
@@ -148,8 +155,8 @@ Options:
   --json FILE          also write the results as JSON to FILE (\`-\`: print them on stdout instead of the table)
   --photos DIR         JPEG photos to use (default: Debian's mate-backgrounds photos in ${path.relative(projectRoot, samplePhotoDir)},
                        fetched once; else a generated 12-megapixel image)
-  --count N            measured photos per mode (default 48, quick 8); the ceilings measure ${CEILING_RUNS.full} pipelines
-                       each (quick ${CEILING_RUNS.quick})
+  --count N            measured photos per mode (default 48, quick 8); the ceilings measure ${CEILING_RUNS.measured.full} pipelines
+                       each (quick ${CEILING_RUNS.measured.quick})
   --in-flight N        photos in flight (default 8)
   --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each, and so do the
                        two ceilings; each round starts one mode further on (default 3, quick 1)

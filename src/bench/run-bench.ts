@@ -121,10 +121,11 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const slices = inRounds(jobs);
   /** The ceilings' runs, each on a no-op "photo": measured, warm-up, and one at a time for the idle hop. */
   const noop = (n: number) => jobList(['/bench/no-op.jpg'], n);
+  const size = quick ? 'quick' : 'full';
   const ceilingJobs = {
-    measured: noop(quick ? CEILING_RUNS.quick : CEILING_RUNS.full),
-    warmup: noop(quick ? 10 : 50),
-    idle: noop(quick ? 2 : 10),
+    measured: noop(CEILING_RUNS.measured[size]),
+    warmup: noop(CEILING_RUNS.warmup[size]),
+    idle: noop(CEILING_RUNS.idle[size]),
   };
   const rate = (round: Round) => round.timings.length / (Math.max(...round.timings.map((t) => t.endMs)) / 1000);
   /** A round's CPU per run by process, for the log: shows a cost that grows from round to round, and where. */
