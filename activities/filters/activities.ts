@@ -1,5 +1,4 @@
 import type { BlobStore } from '../../src/lib/blob-store';
-import { DEFAULT_PIXEL_BUDGET } from '../../src/lib/config';
 import { Context } from '@temporalio/activity';
 import {
   filterNames,
@@ -14,7 +13,7 @@ import { checkImageRef, HELD_KEY, SCRATCH_SCOPE } from '../../src/common/image-r
 import { applyFilter } from './operations';
 import { withHeartbeat } from '../shared/heartbeat';
 import { openBuffer, renderEncoded, renderRaw, storeRendered, type Rendered } from '../shared/image-io';
-import { PixelBudget } from '../shared/pixel-budget';
+import { DEFAULT_PIXEL_BUDGET, PixelBudget } from '../shared/pixel-budget';
 import { processingFailure } from './processing-failure';
 import { invalidInput } from '../../src/common/params';
 import type { FilterInput, FilterStep, ImageRef, Recipe } from '../../src/common/types';

@@ -1,8 +1,17 @@
 /**
+ * The pixels an upload or filter worker holds at once, by default (NANO_PHOTOS_UPLOAD_PIXEL_BUDGET and
+ * NANO_PHOTOS_FILTER_PIXEL_BUDGET set others): eight 12-megapixel photos resized at once fit, two 100-megapixel jobs
+ * do not. At 4 bytes a pixel (raw RGBA) plus libvips' working copies, about 1 GB of image memory. Here, not in
+ * src/lib/config.ts, so that the filters load without the Temporal client that the configuration's module brings.
+ */
+export const DEFAULT_PIXEL_BUDGET = 200_000_000;
+
+/**
  * Bounds the pixels an image service holds at once, across all its activities: a limit on the number of activities
  * alone lets eight 100-megapixel jobs take gigabytes. Each job asks for its pixels (a filter: input plus output, an
- * upload: the image it decodes) before it holds them and gives them back when done. Jobs start in the order they asked, so a large one is not passed
- * over forever by small ones; one job larger than the whole budget runs when nothing else does.
+ * upload: the image it decodes) before it holds them and gives them back when done. Jobs start in the order they
+ * asked, so a large one is not passed over forever by small ones; one job larger than the whole budget runs when
+ * nothing else does.
  */
 export class PixelBudget {
   private inUse = 0;

@@ -9,6 +9,7 @@ import { durationMs } from '../common/review';
 import { projectRoot } from './project-root';
 import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
 import { parseImagePriority, type ImagePriority } from './process-tuning';
+import { DEFAULT_PIXEL_BUDGET } from '../../activities/shared/pixel-budget';
 
 /**
  * The one place the environment is read: every process (worker, client, demo, benchmark) loads its settings here
@@ -70,13 +71,6 @@ export interface LocalServerSettings {
   /** With payload encryption on, the Web UI decodes through `npm run codec-server` at this address. */
   uiCodecEndpoint?: string;
 }
-
-/**
- * The pixels (input plus output of every filter running) a filter worker holds at once, by default: eight
- * 12-megapixel photos resized at once fit, two 100-megapixel jobs do not. At 4 bytes a pixel (raw RGBA) plus
- * libvips' working copies, about 1 GB of image memory.
- */
-export const DEFAULT_PIXEL_BUDGET = 200_000_000;
 
 /** `npm run web`: where the photo site listens and how much one request may carry. */
 export interface WebSettings {
