@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChainInput } from '../../activities/filters/fused-chain';
 import { filterNames } from '../common/filter-catalog';
 import type { Tally } from '../common/retention';
@@ -12,7 +13,9 @@ import { PLAIN_TASK_QUEUE } from './plain-workflow';
  * The orchestration ceiling's services, doing nothing. `activities` (default): every upload, filter and share
  * activity of the real task queues, for the real processPhoto workflow and for the plain pipeline. `plain-workflows`:
  * the plain pipeline's workflow worker (plain-workflow.ts), with the real workflow worker's options. What is left is
- * the cost of Temporal: the dev server, the workflow worker and the round trips between them.
+ * the cost of Temporal: the dev server, the workflow worker and the round trips between them. NOOP_DELAY_MS makes
+ * every activity wait that long before it answers: the pace of real services without their work (BENCHMARKS.md,
+ * fourteenth pass: what a hand-off costs when the work arrives spread out).
  */
 
 const HASH = '0'.repeat(64);
@@ -44,10 +47,28 @@ const noop = {
   },
 };
 
+type Activities = Record<string, (input: never) => Promise<unknown>>;
+
+/** `activities`, each answering `delayMs` later. */
+function paced(activities: Activities, delayMs: number): Activities {
+  if (delayMs === 0) return activities;
+  const wait = (fn: Activities[string]) => async (input: never) => {
+    await sleep(delayMs);
+    return fn(input);
+  };
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, wait(fn)]));
+}
+
 async function main(): Promise<void> {
   installQuietRuntime();
   const role = process.argv[2] ?? 'activities';
   const concurrency = Number(process.env.NOOP_CONCURRENCY ?? 200);
+  const delayMs = Number(process.env.NOOP_DELAY_MS ?? 0);
+  if (!Number.isInteger(delayMs) || delayMs < 0)
+    throw new Error(
+      `expected NOOP_DELAY_MS to be a whole number of milliseconds >= 0, received ${process.env.NOOP_DELAY_MS}`,
+    );
+  const activities = paced(noop, delayMs);
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const common = { connection, namespace: 'default' };
   const workers =
@@ -62,7 +83,7 @@ async function main(): Promise<void> {
         ]
       : await Promise.all(
           [TASK_QUEUES.upload, TASK_QUEUES.filter, TASK_QUEUES.share].map((taskQueue) =>
-            Worker.create({ ...common, taskQueue, activities: noop, maxConcurrentActivityTaskExecutions: concurrency }),
+            Worker.create({ ...common, taskQueue, activities, maxConcurrentActivityTaskExecutions: concurrency }),
           ),
         );
   // SIGINT/SIGTERM: the SDK's runtime shuts the workers down, as in src/bin/worker.ts.
