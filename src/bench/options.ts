@@ -160,7 +160,8 @@ Options:
   --in-flight N        photos in flight (default 8)
   --rounds N           monolith, nano and fused take turns in N rounds of count/N photos each, and so do the
                        two ceilings; each round starts one mode further on (default 3, quick 1)
-  --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT})
+  --ceiling-in-flight N   pipelines in flight in the ceiling modes (default ${CEILING_IN_FLIGHT}); with
+                       --worker-env NOOP_DELAY_MS=D their no-op activities answer after D ms, at a real service's pace
   --modes LIST         comma-separated subset of: ${ALL_MODES.join(', ')}
   --cluster            also run nano and ceiling on a fresh \`npm run cluster\` server (PostgreSQL, 4 shards)
   --blob s3            also run nano-s3, interleaved with the others (the S3 server is built the first time)
