@@ -33,6 +33,28 @@ export function processMemory(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/**
+ * A process's resident memory split by sharing, in bytes: pages only it maps, and pages other processes map too (the
+ * Node binary, libvips, the SDK's core: the same files in every worker). Costs about 3 ms for a 300 MB process (the
+ * kernel walks its page tables), a thousand times a read of VmRSS: read at the RSS sum's new highs only.
+ */
+export function processPages(pid: number): { private: number; shared: number } {
+  const rollup = read(`/proc/${pid}/smaps_rollup`) ?? '';
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+  return { private: kb('Private_Clean') + kb('Private_Dirty'), shared: kb('Shared_Clean') + kb('Shared_Dirty') };
+}
+
+/**
+ * The memory processes hold together, each page counted once: their private pages, and the shared pages of the one
+ * that has the most (a lower bound of the union, which the workers' shared pages, the same files, nearly reach:
+ * within 1-10 MB of the union of their page frames read from /proc/<pid>/pagemap; BENCHMARKS.md, fifteenth pass).
+ * A sum of RSS counts each shared page once per process.
+ */
+export function memoryTogether(pids: number[]): number {
+  const pages = pids.map(processPages);
+  return pages.reduce((sum, p) => sum + p.private, 0) + Math.max(...pages.map((p) => p.shared));
+}
+
 /** Busy and total CPU time of the whole machine so far, in seconds (all cores). */
 export function machineCpuSeconds(): { busy: number; ioWait: number; total: number } {
   const line = read('/proc/stat')?.split('\n')[0];
@@ -75,6 +97,8 @@ export interface Usage {
   processes: ProcessUsage[];
   /** Highest sum of the worker processes' RSS seen at one sample. */
   peakWorkerRss: number;
+  /** The memory the same processes held together at that sample, shared pages counted once (memoryTogether). */
+  workersTogetherAtPeak: number;
   /** Highest RSS of any single worker process. */
   peakWorkerProcessRss: number;
 }
@@ -87,6 +111,7 @@ export class UsageSampler {
   private machineAtStart = machineCpuSeconds();
   private peaks = new Map<number, number>();
   private peakSum = 0;
+  private togetherAtPeak = NaN;
 
   constructor(
     private readonly watched: Watched[],
@@ -104,13 +129,19 @@ export class UsageSampler {
 
   private sample(): void {
     let sum = 0;
+    const workers: number[] = [];
     for (const w of this.watched) {
       const { rss } = processMemory(w.pid);
       if (Number.isNaN(rss)) continue;
       this.peaks.set(w.pid, Math.max(this.peaks.get(w.pid) ?? 0, rss));
-      if (w.worker) sum += rss;
+      if (w.worker) {
+        sum += rss;
+        workers.push(w.pid);
+      }
     }
-    this.peakSum = Math.max(this.peakSum, sum);
+    if (sum <= this.peakSum) return;
+    this.peakSum = sum;
+    this.togetherAtPeak = memoryTogether(workers);
   }
 
   stop(): Usage {
@@ -137,6 +168,7 @@ export class UsageSampler {
       cores: os.cpus().length,
       processes,
       peakWorkerRss: this.peakSum,
+      workersTogetherAtPeak: this.togetherAtPeak,
       peakWorkerProcessRss: workerPeaks.length ? Math.max(...workerPeaks) : NaN,
     };
   }

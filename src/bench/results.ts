@@ -126,6 +126,7 @@ export type ModeInfo = Pick<ModeResult, 'id' | 'label' | 'description' | 'unit' 
 function combineUsage(usages: Usage[]): Usage {
   const seconds = usages.reduce((a, u) => a + u.seconds, 0);
   const weighted = (f: (u: Usage) => number) => usages.reduce((a, u) => a + f(u) * u.seconds, 0) / seconds;
+  const peak = usages.reduce((a, u) => (u.peakWorkerRss > a.peakWorkerRss ? u : a));
   const processes = new Map<string, Usage['processes'][number]>();
   for (const p of usages.flatMap((u) => u.processes)) {
     const seen = processes.get(p.label);
@@ -143,7 +144,8 @@ function combineUsage(usages: Usage[]): Usage {
     ioWait: weighted((u) => u.ioWait),
     cores: usages[0].cores,
     processes: [...processes.values()],
-    peakWorkerRss: Math.max(...usages.map((u) => u.peakWorkerRss)),
+    peakWorkerRss: peak.peakWorkerRss,
+    workersTogetherAtPeak: peak.workersTogetherAtPeak,
     peakWorkerProcessRss: Math.max(...usages.map((u) => u.peakWorkerProcessRss)),
   };
 }
