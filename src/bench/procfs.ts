@@ -36,7 +36,7 @@ export function processMemory(pid: number): { rss: number; hwm: number } {
 /**
  * A process's resident memory split by sharing, in bytes: pages only it maps, and pages other processes map too (the
  * Node binary, libvips, the SDK's core: the same files in every worker). Costs about 3 ms for a 300 MB process (the
- * kernel walks its page tables), a thousand times a read of VmRSS: read at the RSS sum's new highs only.
+ * kernel walks its page tables), a thousand times a read of VmRSS.
  */
 export function processPages(pid: number): { private: number; shared: number } {
   const rollup = read(`/proc/${pid}/smaps_rollup`) ?? '';
@@ -45,15 +45,18 @@ export function processPages(pid: number): { private: number; shared: number } {
 }
 
 /**
- * The memory processes hold together, each page counted once: their private pages, and the shared pages of the one
- * that has the most (a lower bound of the union, which the workers' shared pages, the same files, nearly reach:
- * within 1-10 MB of the union of their page frames read from /proc/<pid>/pagemap; BENCHMARKS.md, fifteenth pass).
- * A sum of RSS counts each shared page once per process.
+ * The bytes a sum of the processes' RSS counts more than once: their shared pages beyond those of the one that has
+ * the most. Their RSS sum less this is a lower bound of the union of their pages, which the workers (their shared
+ * pages are the same files) nearly reach: within 0-5 MB of the union of their page frames read from
+ * /proc/<pid>/pagemap (BENCHMARKS.md, fifteenth pass).
  */
-export function memoryTogether(pids: number[]): number {
-  const pages = pids.map(processPages);
-  return pages.reduce((sum, p) => sum + p.private, 0) + Math.max(...pages.map((p) => p.shared));
+export function sharedCountedAgain(pids: number[]): number {
+  const shared = pids.map((pid) => processPages(pid).shared);
+  return shared.reduce((a, b) => a + b, 0) - Math.max(...shared);
 }
+
+/** How often the sampler reads the shared pages (slow to read, and library code: they hardly change). */
+const SHARED_EVERY_MS = 2000;
 
 /** Busy and total CPU time of the whole machine so far, in seconds (all cores). */
 export function machineCpuSeconds(): { busy: number; ioWait: number; total: number } {
@@ -97,7 +100,7 @@ export interface Usage {
   processes: ProcessUsage[];
   /** Highest sum of the worker processes' RSS seen at one sample. */
   peakWorkerRss: number;
-  /** The memory the same processes held together at that sample, shared pages counted once (memoryTogether). */
+  /** The memory the same processes held together then, shared pages counted once (sharedCountedAgain). */
   workersTogetherAtPeak: number;
   /** Highest RSS of any single worker process. */
   peakWorkerProcessRss: number;
@@ -112,6 +115,8 @@ export class UsageSampler {
   private peaks = new Map<number, number>();
   private peakSum = 0;
   private togetherAtPeak = NaN;
+  private countedAgain = NaN;
+  private sharedReadAt = -Infinity;
 
   constructor(
     private readonly watched: Watched[],
@@ -139,9 +144,13 @@ export class UsageSampler {
         workers.push(w.pid);
       }
     }
+    if (performance.now() - this.sharedReadAt >= SHARED_EVERY_MS) {
+      this.sharedReadAt = performance.now();
+      this.countedAgain = sharedCountedAgain(workers);
+    }
     if (sum <= this.peakSum) return;
     this.peakSum = sum;
-    this.togetherAtPeak = memoryTogether(workers);
+    this.togetherAtPeak = sum - this.countedAgain;
   }
 
   stop(): Usage {

@@ -358,9 +358,9 @@ export function markdown(report: BenchReport, previousFile: string): string {
       "activity's completion to the next one's start, from the event history; **hop p50 idle**: the same with one run " +
       'in flight (each photo once, after the warm-up). **CPU**: busy share of all cores during the measured runs (in brackets: the share other programs ' +
       "used, when 5 % or more). **worker RSS peak**: the highest sum of the worker processes' resident memory (sampled " +
-      'every 100 ms); in brackets the largest single process. **shared once**: the memory the same processes ' +
-      'held at that sample with each page counted once: their private pages and the shared pages (the Node binary, ' +
-      "libvips, the SDK's core) of the one that has the most, where the RSS sum counts those once per process. The " +
+      'every 100 ms); in brackets the largest single process. **shared once**: the same sum with each page counted once: less the ' +
+      "pages the workers share (the Node binary, libvips, the SDK's core) beyond those of the one that has the most " +
+      '(read every 2 s; library code, they hardly change). The ' +
       'targets are judged by RSS, as the issue set them.',
     '',
     ...report.modes.map(
