@@ -52,11 +52,8 @@ export function processPages(pid: number): { private: number; shared: number } {
  */
 export function sharedCountedAgain(pids: number[]): number {
   const shared = pids.map((pid) => processPages(pid).shared);
-  return shared.reduce((a, b) => a + b, 0) - Math.max(...shared);
+  return shared.reduce((a, b) => a + b, 0) - Math.max(0, ...shared);
 }
-
-/** How often the sampler reads the shared pages (slow to read, and library code: they hardly change). */
-const SHARED_EVERY_MS = 2000;
 
 /** Busy and total CPU time of the whole machine so far, in seconds (all cores). */
 export function machineCpuSeconds(): { busy: number; ioWait: number; total: number } {
@@ -114,17 +111,26 @@ export class UsageSampler {
   private machineAtStart = machineCpuSeconds();
   private peaks = new Map<number, number>();
   private peakSum = 0;
-  private togetherAtPeak = NaN;
-  private countedAgain = NaN;
-  private sharedReadAt = -Infinity;
+  private countedAgain = Infinity;
 
   constructor(
     private readonly watched: Watched[],
     private readonly everyMs = 100,
   ) {}
 
+  /**
+   * The shared pages an RSS sum counts again, read as the measurement starts and ends (a read walks every page table,
+   * about 3 ms a process): they are library code, loaded by the warm-up, and hardly change. The smaller reading is
+   * kept, so the memory together errs high.
+   */
+  private readSharedPages(): void {
+    const workers = this.watched.filter((w) => w.worker).map((w) => w.pid);
+    this.countedAgain = Math.min(this.countedAgain, sharedCountedAgain(workers));
+  }
+
   start(): this {
     this.started = performance.now();
+    this.readSharedPages();
     this.machineAtStart = machineCpuSeconds();
     for (const w of this.watched) this.cpuAtStart.set(w.pid, processCpuSeconds(w.pid));
     this.sample();
@@ -134,23 +140,13 @@ export class UsageSampler {
 
   private sample(): void {
     let sum = 0;
-    const workers: number[] = [];
     for (const w of this.watched) {
       const { rss } = processMemory(w.pid);
       if (Number.isNaN(rss)) continue;
       this.peaks.set(w.pid, Math.max(this.peaks.get(w.pid) ?? 0, rss));
-      if (w.worker) {
-        sum += rss;
-        workers.push(w.pid);
-      }
+      if (w.worker) sum += rss;
     }
-    if (performance.now() - this.sharedReadAt >= SHARED_EVERY_MS) {
-      this.sharedReadAt = performance.now();
-      this.countedAgain = sharedCountedAgain(workers);
-    }
-    if (sum <= this.peakSum) return;
-    this.peakSum = sum;
-    this.togetherAtPeak = sum - this.countedAgain;
+    this.peakSum = Math.max(this.peakSum, sum);
   }
 
   stop(): Usage {
@@ -166,6 +162,7 @@ export class UsageSampler {
       peakRss: this.peaks.get(w.pid) ?? NaN,
     }));
     const workerPeaks = processes.filter((p) => p.worker).map((p) => p.peakRss);
+    this.readSharedPages(); // after the CPU readings: its page-table walks are the sampler's, not the run's
     const busy = machine.busy - this.machineAtStart.busy;
     const total = machine.total - this.machineAtStart.total;
     const watchedBusy = processes.reduce((sum, p) => sum + (Number.isNaN(p.cpuSeconds) ? 0 : p.cpuSeconds), 0);
@@ -177,7 +174,7 @@ export class UsageSampler {
       cores: os.cpus().length,
       processes,
       peakWorkerRss: this.peakSum,
-      workersTogetherAtPeak: this.togetherAtPeak,
+      workersTogetherAtPeak: this.peakSum - this.countedAgain,
       peakWorkerProcessRss: workerPeaks.length ? Math.max(...workerPeaks) : NaN,
     };
   }
