@@ -26,21 +26,25 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime (fields 14, 15 of stat)
 }
 
+/** A `Name:   123 kB` line of a /proc file, in bytes; NaN when the file or the line is missing. */
+function kbField(text: string | undefined, name: string): number {
+  return Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text ?? '')?.[1] ?? NaN) * 1024;
+}
+
 /** Resident set size now and its high-water mark since the process started, in bytes. */
 export function processMemory(pid: number): { rss: number; hwm: number } {
   const status = read(`/proc/${pid}/status`);
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status ?? '')?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kbField(status, 'VmRSS'), hwm: kbField(status, 'VmHWM') };
 }
 
 /**
  * A process's resident memory split by sharing, in bytes: pages only it maps, and pages other processes map too (the
  * Node binary, libvips, the SDK's core: the same files in every worker). Costs about 3 ms for a 300 MB process (the
- * kernel walks its page tables), a thousand times a read of VmRSS.
+ * kernel walks its page tables), two hundred times a read of VmRSS.
  */
 export function processPages(pid: number): { private: number; shared: number } {
-  const rollup = read(`/proc/${pid}/smaps_rollup`) ?? '';
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+  const rollup = read(`/proc/${pid}/smaps_rollup`);
+  const kb = (name: string) => kbField(rollup, name);
   return { private: kb('Private_Clean') + kb('Private_Dirty'), shared: kb('Shared_Clean') + kb('Shared_Dirty') };
 }
 

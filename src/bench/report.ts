@@ -360,8 +360,8 @@ export function markdown(report: BenchReport, previousFile: string): string {
       "used, when 5 % or more). **worker RSS peak**: the highest sum of the worker processes' resident memory (sampled " +
       'every 100 ms); in brackets the largest single process. **shared once**: the same sum with each page counted once: less the ' +
       "pages the workers share (the Node binary, libvips, the SDK's core) beyond those of the one that has the most " +
-      '(read as a round starts and ends; library code, they hardly change). The ' +
-      'targets are judged by RSS, as the issue set them.',
+      '(read as a round starts and ends; library code, they hardly change). The targets are judged by RSS, as the ' +
+      'issue set them.',
     '',
     ...report.modes.map(
       (mode) =>
