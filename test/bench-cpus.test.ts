@@ -5,6 +5,7 @@ import os from 'node:os';
 import { describe, it } from 'node:test';
 import { cpusFor, describePins, parseCpuPins, pinProcess } from '../src/bench/cpu-pinning';
 import { parseOptions } from '../src/bench/options';
+import { processCpus } from '../src/bench/procfs';
 
 /** `npm run bench -- --cpus GROUP=LIST`: parsing, which process gets which CPUs, and a real binding. */
 
@@ -92,6 +93,7 @@ describe('--cpus', () => {
       const before = allowedCpus(child.pid!).length;
       pinProcess(child.pid!, last);
       assert.deepEqual(new Set(allowedCpus(child.pid!)), new Set([last]));
+      assert.equal(processCpus(child.pid!), last, "the benchmark's sampler reads the binding back");
       child.stdin!.write('go\n');
       await line('started');
       const threads = allowedCpus(child.pid!);

@@ -81,6 +81,32 @@ describe('judge', () => {
     assert.match(missed.measured, /0\.70× \(1\.40 vs 2\.00 photos\/s\); by CPU per photo 0\.70× \(1140 vs 800 ms\)/);
   });
 
+  it("with the server bound to CPUs of its own (--cpus), also compares the processes on the monolith's CPUs", () => {
+    /** A mode whose processes used `cpuMs` per photo each, bound to the CPUs given. */
+    const bound = (id: ModeId, throughput: number, processes: Record<string, [number, string]>, ratio?: number) =>
+      ({
+        ...timed(id, throughput, 0, 0, ratio),
+        cpuMsPerJob: Object.fromEntries(Object.entries(processes).map(([label, [ms]]) => [label, ms])),
+        usage: {
+          otherCpu: 0,
+          processes: Object.entries(processes).map(([label, [, cpus]]) => ({ label, cpus })),
+        },
+      }) as unknown as ModeResult;
+    const monolith = bound('monolith', 1.28, { monolith: [773, '1'] });
+    const fused = bound('fused', 1.21, { 'worker:filter': [714, '1'], 'worker:upload': [108, '1'], server: [95, '0'] });
+    const [target] = judge([monolith, fused]);
+    assert.match(
+      target.measured,
+      /by CPU per photo 0\.84× \(917 vs 773 ms\); by CPU per photo on the monolith's CPUs \(1\) 0\.94× \(822 vs 773 ms\)$/,
+    );
+    // Nothing bound apart: no second figure.
+    const [unbound] = judge([
+      bound('monolith', 1.28, { monolith: [773, '0-1'] }),
+      bound('fused', 1.2, { w: [800, '0-1'] }),
+    ]);
+    assert.doesNotMatch(unbound.measured, /monolith's CPUs/);
+  });
+
   it('leaves a ratio unjudged when other programs took a tenth of the cores or more during either mode', () => {
     // Under load the monolith happened to run in a quiet moment: its ratio says 1.36×, its CPU per photo 0.71×.
     const [target] = judge([timed('monolith', 0.82, 788, 0.66), timed('nano', 1.11, 1113, 0.05, 1.36)]);

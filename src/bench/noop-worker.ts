@@ -5,6 +5,7 @@ import { filterNames } from '../common/filter-catalog';
 import type { Tally } from '../common/retention';
 import type { FilterInput, ImageRef, ShareInput, ShareReceipt } from '../common/types';
 import { TASK_QUEUES } from '../common/task-queues';
+import { envInteger } from '../lib/env-integer';
 import { installQuietRuntime } from '../lib/logging';
 import { DEFAULT_CONCURRENCY, workflowWorkerOptions } from '../lib/workers';
 import { PLAIN_TASK_QUEUE } from './plain-workflow';
@@ -62,12 +63,8 @@ function paced(activities: Activities, delayMs: number): Activities {
 async function main(): Promise<void> {
   installQuietRuntime();
   const role = process.argv[2] ?? 'activities';
-  const concurrency = Number(process.env.NOOP_CONCURRENCY ?? 200);
-  const delayMs = Number(process.env.NOOP_DELAY_MS ?? 0);
-  if (!Number.isInteger(delayMs) || delayMs < 0)
-    throw new Error(
-      `expected NOOP_DELAY_MS to be a whole number of milliseconds >= 0, received ${process.env.NOOP_DELAY_MS}`,
-    );
+  const concurrency = envInteger(process.env, 'NOOP_CONCURRENCY', 200);
+  const delayMs = envInteger(process.env, 'NOOP_DELAY_MS', 0, 0);
   const activities = paced(noop, delayMs);
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const common = { connection, namespace: 'default' };

@@ -37,6 +37,11 @@ export function processMemory(pid: number): { rss: number; hwm: number } {
   return { rss: kbField(status, 'VmRSS'), hwm: kbField(status, 'VmHWM') };
 }
 
+/** The CPUs the kernel lets a process's main thread run on (`Cpus_allowed_list`, e.g. `0-1`); undefined if gone. */
+export function processCpus(pid: number): string | undefined {
+  return /^Cpus_allowed_list:\s*(\S+)/m.exec(read(`/proc/${pid}/status`) ?? '')?.[1];
+}
+
 /**
  * A process's resident memory split by sharing, in bytes: pages only it maps, and pages other processes map too (the
  * Node binary, libvips, the SDK's core: the same files in every worker). Costs about 3 ms for a 300 MB process (the
@@ -87,6 +92,8 @@ export interface ProcessUsage {
   cpuSeconds: number;
   /** Highest RSS seen while sampling. */
   peakRss: number;
+  /** The CPUs it was allowed to run on (`--cpus` binds processes), when known. */
+  cpus?: string;
 }
 
 export interface Usage {
@@ -164,6 +171,7 @@ export class UsageSampler {
       worker: w.worker,
       cpuSeconds: processCpuSeconds(w.pid) - (this.cpuAtStart.get(w.pid) ?? NaN),
       peakRss: this.peaks.get(w.pid) ?? NaN,
+      cpus: processCpus(w.pid),
     }));
     const workerPeaks = processes.filter((p) => p.worker).map((p) => p.peakRss);
     this.readSharedPages(); // after the CPU readings: its page-table walks are the sampler's, not the run's

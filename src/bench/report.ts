@@ -110,6 +110,20 @@ export const SINGLE_WORKER_RSS_TARGET_MB = 450;
 const totalCpu = (m: ModeResult) => Object.values(m.cpuMsPerJob).reduce((a, b) => a + b, 0);
 
 /**
+ * With `--cpus` putting some of a mode's processes (the server's) on other CPUs than the reference's: the CPU per run
+ * of those that shared the reference's CPUs, against the reference's. That compares them as if the rest ran on a host
+ * of its own. Empty when nothing was bound apart.
+ */
+function onReferenceCpus(m: ModeResult, reference: ModeResult, unit: string): string {
+  const cpus = reference.usage.processes?.[0]?.cpus;
+  const processes = m.usage.processes ?? [];
+  const labels = new Set(processes.filter((p) => p.cpus === cpus).map((p) => p.label));
+  if (cpus === undefined || labels.size === 0 || labels.size === processes.length) return '';
+  const cpu = [...labels].reduce((sum, label) => sum + m.cpuMsPerJob[label], 0);
+  return `; by CPU per ${unit} on the ${reference.id}'s CPUs (${cpus}) ${f(totalCpu(reference) / cpu, 2)}× (${f(cpu)} vs ${f(totalCpu(reference))} ms)`;
+}
+
+/**
  * Other programs' share of the cores above which a ratio of timings is not judged: they take turns with the modes
  * unevenly, so the ratio measures them (`?` in the targets table, with CPU per photo beside it).
  */
@@ -122,7 +136,8 @@ export function judge(modes: ModeResult[]): Target[] {
   const judged = (met: boolean, ...ms: ModeResult[]) => (loaded(...ms) ? undefined : met);
   // With every core busy, runs per second follow CPU per run: the sturdier estimate of the ratio under load.
   const byCpu = (m: ModeResult, reference: ModeResult, unit: string) =>
-    `; by CPU per ${unit} ${f(totalCpu(reference) / totalCpu(m), 2)}× (${f(totalCpu(m))} vs ${f(totalCpu(reference))} ms)`;
+    `; by CPU per ${unit} ${f(totalCpu(reference) / totalCpu(m), 2)}× (${f(totalCpu(m))} vs ${f(totalCpu(reference))} ms)` +
+    onReferenceCpus(m, reference, unit);
   const monolith = by('monolith');
   const targets: Target[] = [];
   for (const [id, goal] of [

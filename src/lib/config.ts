@@ -6,6 +6,7 @@ import { parseCodecKeys, type CodecKeys } from './payload-codec';
 import { MAX_IMAGE_PIXELS } from '../common/filter-catalog';
 import { DEFAULT_RETENTION, MIN_RETENTION_MS } from '../common/retention';
 import { durationMs } from '../common/review';
+import { envInteger } from './env-integer';
 import { projectRoot } from './project-root';
 import { MARKER_POINTS, type MarkerPoint, type TestMarkerSettings } from './test-markers';
 import { parseImagePriority, type ImagePriority } from './process-tuning';
@@ -143,17 +144,6 @@ function trueOrFalse(env: NodeJS.ProcessEnv, name: string): boolean | undefined 
   if (value !== 'true' && value !== 'false')
     throw new Error(`${name}: expected true or false, received ${JSON.stringify(value)}`);
   return value === 'true';
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Infinity): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max === Infinity ? `of at least ${min}` : `between ${min} and ${max}`;
-    throw new Error(`${name}: expected an integer ${range}, received ${JSON.stringify(raw)}`);
-  }
-  return value;
 }
 
 /** A duration of at least the longest review plus a day: a run waiting for review must not lose its output. */
@@ -321,18 +311,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     blobDir: blob.dir,
     galleryDir: gallery.dir,
     upload: {
-      maxBytes: integer(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
-      maxPixels: integer(env, 'NANO_PHOTOS_MAX_PIXELS', MAX_IMAGE_PIXELS, 1, MAX_IMAGE_PIXELS),
-      fetchTimeoutMs: integer(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
-      maxRedirects: integer(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
+      maxBytes: envInteger(env, 'NANO_PHOTOS_MAX_UPLOAD_BYTES', 50 * 1024 * 1024),
+      maxPixels: envInteger(env, 'NANO_PHOTOS_MAX_PIXELS', MAX_IMAGE_PIXELS, 1, MAX_IMAGE_PIXELS),
+      fetchTimeoutMs: envInteger(env, 'NANO_PHOTOS_FETCH_TIMEOUT_MS', 30_000),
+      maxRedirects: envInteger(env, 'NANO_PHOTOS_MAX_REDIRECTS', 5),
       allowedNetworks: networkList(env, 'NANO_PHOTOS_URL_ALLOW'),
       allowedRoots: uploadRoots(env.NANO_PHOTOS_UPLOAD_ROOTS, inboxDir),
-      pixelBudget: integer(env, 'NANO_PHOTOS_UPLOAD_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
+      pixelBudget: envInteger(env, 'NANO_PHOTOS_UPLOAD_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     },
     web: {
       host: env.NANO_PHOTOS_WEB_HOST ?? '127.0.0.1',
       port: parsePort('NANO_PHOTOS_WEB_PORT', env.NANO_PHOTOS_WEB_PORT ?? '8080'),
-      maxFiles: integer(env, 'NANO_PHOTOS_WEB_MAX_FILES', 20),
+      maxFiles: envInteger(env, 'NANO_PHOTOS_WEB_MAX_FILES', 20),
     },
     webhook: url && secret ? { url, secret } : undefined,
     bluesky: blueskySettings(env),
@@ -340,9 +330,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PhotoConfig {
     codecKeys,
     codecPort,
     retentionMs: retention(env.NANO_PHOTOS_RETENTION),
-    filterPixelBudget: integer(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
+    filterPixelBudget: envInteger(env, 'NANO_PHOTOS_FILTER_PIXEL_BUDGET', DEFAULT_PIXEL_BUDGET),
     imagePriority: parseImagePriority(env.NANO_PHOTOS_IMAGE_PRIORITY),
-    filterDelayMs: integer(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
+    filterDelayMs: envInteger(env, 'NANO_PHOTOS_FILTER_DELAY_MS', 0, 0) || undefined,
     testMarkers: testMarkers(env),
     metricsAddress: env.NANO_PHOTOS_METRICS_ADDRESS || undefined,
     imageThread: trueOrFalse(env, 'NANO_PHOTOS_IMAGE_THREAD') ?? true,
