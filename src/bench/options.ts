@@ -173,8 +173,10 @@ Options:
                        server, the S3 server and this client), workers (the monolith and every worker), or a
                        service (${SERVICE_NAMES.join(', ')}: its own worker process). E.g. --cpus server=0
                        --cpus workers=1 compares the monolith and the workers on one CPU with the server on another,
-                       as on a host of its own (not with the cluster modes; write the report elsewhere: --markdown)
-  --keep               keep the temporary folder (logs, blobs, database)
+                       as on a host of its own; the targets then also compare the CPU of the processes on the
+                       monolith's CPUs (not with the cluster modes; write the report elsewhere: --markdown)
+  --keep               keep the temporary folder (logs, blobs, database); a run that fails keeps it anyway, for
+                       its logs (one interrupted with Ctrl-C does not)
   -h, --help           this text`;
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
