@@ -70,7 +70,7 @@ describe('judge', () => {
       throughput,
       ratio,
       cpuMsPerJob: { worker: cpuMs },
-      usage: { otherCpu, peakWorkerRss: 0, peakWorkerProcessRss: 0 },
+      usage: { otherCpu, peakWorkerRss: 0, peakWorkerProcessRss: 0, processes: [] },
     }) as unknown as ModeResult;
 
   it('judges a throughput ratio when the modes had the cores to themselves', () => {

@@ -115,11 +115,10 @@ const totalCpu = (m: ModeResult) => Object.values(m.cpuMsPerJob).reduce((a, b) =
  * of its own. Empty when nothing was bound apart.
  */
 function onReferenceCpus(m: ModeResult, reference: ModeResult, unit: string): string {
-  const cpus = reference.usage.processes?.[0]?.cpus;
-  const processes = m.usage.processes ?? [];
-  const labels = new Set(processes.filter((p) => p.cpus === cpus).map((p) => p.label));
-  if (cpus === undefined || labels.size === 0 || labels.size === processes.length) return '';
-  const cpu = [...labels].reduce((sum, label) => sum + m.cpuMsPerJob[label], 0);
+  const cpus = reference.usage.processes[0]?.cpus;
+  const together = m.usage.processes.filter((p) => p.cpus === cpus);
+  if (cpus === undefined || together.length === 0 || together.length === m.usage.processes.length) return '';
+  const cpu = together.reduce((sum, p) => sum + m.cpuMsPerJob[p.label], 0);
   return `; by CPU per ${unit} on the ${reference.id}'s CPUs (${cpus}) ${f(totalCpu(reference) / cpu, 2)}× (${f(cpu)} vs ${f(totalCpu(reference))} ms)`;
 }
 
