@@ -91,26 +91,28 @@ export function uploadPage(): string {
   });
 }
 
-export function runPage(workflowId: string): string {
+/** The JSON API's collection for each page that follows one workflow as it runs (the browser script polls it). */
+const FOLLOWED = { run: 'photos', album: 'albums' } as const;
+
+function followPage(kind: keyof typeof FOLLOWED, workflowId: string): string {
+  const id = escapeHtml(workflowId);
+  const api = `/api/${FOLLOWED[kind]}/${escapeHtml(encodeURIComponent(workflowId))}`;
   return layout({
-    title: `Run ${workflowId}`,
+    title: `${kind === 'run' ? 'Run' : 'Album'} ${workflowId}`,
     section: 'run',
-    script: 'run',
-    data: ` data-run-id="${escapeHtml(workflowId)}"`,
-    body: `<noscript><p class="alert">This page needs JavaScript to follow the run; GET /api/photos/${escapeHtml(encodeURIComponent(workflowId))} answers its state.</p></noscript>
-<div id="run" aria-live="polite"><p class="hint">Loading ${escapeHtml(workflowId)}…</p></div>`,
+    script: kind,
+    data: ` data-${kind}-id="${id}"`,
+    body: `<noscript><p class="alert">This page needs JavaScript to follow the ${kind}; GET ${api} answers its state.</p></noscript>
+<div id="${kind}" aria-live="polite"><p class="hint">Loading ${id}…</p></div>`,
   });
 }
 
+export function runPage(workflowId: string): string {
+  return followPage('run', workflowId);
+}
+
 export function albumPage(workflowId: string): string {
-  return layout({
-    title: `Album ${workflowId}`,
-    section: 'run',
-    script: 'album',
-    data: ` data-album-id="${escapeHtml(workflowId)}"`,
-    body: `<noscript><p class="alert">This page needs JavaScript to follow the album; GET /api/albums/${escapeHtml(encodeURIComponent(workflowId))} answers its state.</p></noscript>
-<div id="album" aria-live="polite"><p class="hint">Loading ${escapeHtml(workflowId)}…</p></div>`,
-  });
+  return followPage('album', workflowId);
 }
 
 function kilobytes(bytes: number): string {
